@@ -1,0 +1,27 @@
+import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+
+/** A random URL-safe identifier (128 bits by default). */
+export function randomId(bytes = 16): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** A random secret with a readable prefix, e.g. `bgr_…` (256 bits). */
+export function newSecret(prefix: string): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+/** SHA-256 hex of a high-entropy secret, for storage and lookup (never store the secret itself). */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Constant-time string comparison. */
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  if (ab.length !== bb.length) {
+    timingSafeEqual(ab, ab);
+    return false;
+  }
+  return timingSafeEqual(ab, bb);
+}
