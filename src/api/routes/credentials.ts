@@ -1,0 +1,14 @@
+import { Credentials } from '../schemas.ts';
+import { requireUser, type ApiDeps, type TypedApi } from '../server.ts';
+
+/** GET /credentials and POST /credentials/rotate: the caller's BuildGrid (registry) credentials. */
+export function registerCredentialRoutes(app: TypedApi, deps: ApiDeps): void {
+  app.get('/credentials', { schema: { response: { 200: Credentials } } }, async (req) => {
+    const c = await deps.people.registryCredentials(requireUser(req).id);
+    return { registry: deps.registryHost, ...c };
+  });
+  app.post('/credentials/rotate', { schema: { response: { 200: Credentials } } }, async (req) => {
+    const c = await deps.people.rotateRegistryPassword(requireUser(req).id);
+    return { registry: deps.registryHost, ...c };
+  });
+}

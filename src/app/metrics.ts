@@ -1,0 +1,35 @@
+import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one server process: requests, latency and bytes served, by route, method and status code. */
+export interface Metrics {
+  observe(m: { route: string; method: string; status: number; seconds: number; bytes: number }): void;
+  /** The text exposition for GET /metrics. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Creates a private metrics registry (one per server instance, so tests can run several in one process). */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'buildgrid_' });
+  const labelNames = ['route', 'method', 'code'] as const;
+  const requests = new Counter({ name: 'buildgrid_http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
+  const latency = new Histogram({
+    name: 'buildgrid_http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [registry],
+  });
+  const bytes = new Counter({ name: 'buildgrid_http_response_bytes_total', help: 'Response body bytes served', labelNames, registers: [registry] });
+  return {
+    observe({ route, method, status, seconds, bytes: n }) {
+      const labels = { route, method, code: String(status) };
+      requests.inc(labels);
+      latency.observe(labels, seconds);
+      if (n > 0) bytes.inc(labels, n);
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createHmac } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import { openMetadata, type Metadata } from '../metadata/index.ts';
+import { createFsBlobStore } from '../storage/fs-blobs.ts';
+import {
+  createAuthCache, createLoginLimiter, createPeople, createRegistryAuthenticator, createAccessRules,
+  createRegistryTokens, grantedAccess, parseScope, type People,
+} from '../auth/index.ts';
+import { createRegistryHandler } from '../registry/server.ts';
+import { registerApi } from '../api/server.ts';
+import { createMetrics } from './metrics.ts';
+import { loadOrCreateSecretKey } from './keys.ts';
+import { ensureAdmin } from './bootstrap.ts';
+
+/** A running BuildGrid server. */
+export interface RunningServer {
+  /** The bound URL (http://host:port). */
+  url: string;
+  port: number;
+  log: Logger;
+  metadata: Metadata;
+  people: People;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part from the configuration (the only place that knows concrete drivers), then
+ * listens. /v2 goes straight to the registry's node:http handler (the hot path); everything else to Fastify.
+ */
+export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+  const log = opts.logger ?? pino({ level: config.logLevel });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const secretKey = loadOrCreateSecretKey(dataDir);
+  const metadata = await openMetadata({ kind: 'sqlite', path: join(dataDir, 'buildgrid.db') });
+  const blobs = createFsBlobStore({ root: join(dataDir, 'storage'), uploadTtlMs: config.uploadTtlSeconds * 1000 });
+  const cache = createAuthCache();
+  const limiter = createLoginLimiter({ maxFailuresPerMinute: config.loginFailuresPerMinute });
+  const people = createPeople({ metadata, secretKey, cache, limiter });
+  const rules = createAccessRules({ metadata, cache });
+  const authenticator = createRegistryAuthenticator({ metadata, limiter, cache });
+  const tokens = createRegistryTokens({ metadata, issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
+  const metrics = createMetrics();
+  const service = new URL(config.publicUrl).host;
+
+  await ensureAdmin({ config, metadata, people, log });
+
+  const registry = createRegistryHandler({
+    metadata, blobs, ingest: blobs, authenticator, rules, tokens,
+    realm: `${config.publicUrl}/v2/token`, service, publicUrl: config.publicUrl,
+    maxManifestBytes: config.maxManifestBytes,
+    uploadKey: createHmac('sha256', secretKey).update('upload-ids').digest(),
+    grant: (p, requested) => grantedAccess(rules, p, requested),
+    parseScope,
+    observe: (m) => metrics.observe({ ...m, route: `registry.${m.route}` }),
+    onError: (err, req) => log.error({ err, url: req.url, method: req.method }, 'registry request failed'),
+  });
+
+  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      if (req.url !== undefined && (req.url === '/v2' || req.url.startsWith('/v2/'))) registry(req, res);
+      else fastifyHandler(req, res);
+    });
+  const api = Fastify({
+    loggerInstance: log.child({ part: 'api' }) as unknown as FastifyBaseLogger, serverFactory, bodyLimit: 1024 * 1024,
+  }) as unknown as FastifyInstance;
+  await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics, ready: async () => {
+    await metadata.ping();
+    await blobs.stat('sha256:0000000000000000000000000000000000000000000000000000000000000000');
+  } });
+  const sweep = setInterval(() => void blobs.sweepUploads().catch((err: unknown) => log.warn({ err }, 'upload sweep failed')), 3600_000);
+  sweep.unref();
+
+  await api.listen({ port: config.port, host: config.host });
+  const addr = api.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  log.info({ url, publicUrl: config.publicUrl, dataDir }, `BuildGrid listening on ${url} (public URL ${config.publicUrl})`);
+  return {
+    url, port, log, metadata, people,
+    async close() {
+      clearInterval(sweep);
+      await api.close();
+      await metadata.close();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * The `buildgrid` command line: the server (`serve`), and client commands that talk to a server's /api/v1.
+ */
+import { Command } from 'commander';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerPeopleCommands } from './commands/people.ts';
+import { registerTokenCommands } from './commands/tokens.ts';
+import { registerImportCommand } from './commands/import.ts';
+
+const program = new Command('buildgrid')
+  .description('BuildGrid: every git commit becomes an image; pull it with any Docker-compatible client')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerServeCommand(program);
+registerPeopleCommands(program);
+registerTokenCommands(program);
+registerImportCommand(program);
+
+await program.parseAsync(process.argv);

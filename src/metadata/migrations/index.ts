@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import { m0001_initial } from './0001_initial.ts';
+
+/**
+ * Every migration, by name. Names are numbered and applied in lexical order; migrations are forward-only (no
+ * `down`): to change the schema, append a new numbered entry, never edit an applied one. This static map is the
+ * Migrator's provider (no file-system scanning, so bundling and tsx both work).
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_initial': m0001_initial,
+});

@@ -1,0 +1,70 @@
+import type { IncomingMessage } from 'node:http';
+import { AppError } from '../core/errors.ts';
+import type { AccessEntry, AccessRules, Action, Principal, RegistryAuthenticator, RegistryTokens } from '../auth/types.ts';
+
+/** What the gate needs. `realm` is the token endpoint URL; `service` the token audience. */
+export interface GateDeps {
+  authenticator: RegistryAuthenticator;
+  rules: AccessRules;
+  tokens: RegistryTokens;
+  realm: string;
+  service: string;
+}
+
+/** An authenticated /v2 caller. Bearer callers carry the access granted in their token. */
+export interface Caller {
+  principal: Principal;
+  via: 'basic' | 'bearer';
+  access?: AccessEntry[];
+}
+
+/** The client's address, for per-source login throttling. */
+export function sourceOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Decodes `Authorization: Basic …`; null when absent or not Basic. Throws UNAUTHORIZED when malformed. */
+export function parseBasic(header: string | undefined): { username: string; password: string } | null {
+  if (!header || !/^basic /i.test(header)) return null;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) throw new AppError('UNAUTHORIZED', 'malformed Basic credentials: expected base64(username:password)');
+  return { username: decoded.slice(0, i), password: decoded.slice(i + 1) };
+}
+
+/**
+ * Authenticates a request by Basic credentials or a bearer token. Resolves to null for anonymous requests.
+ * Throws AppError UNAUTHORIZED (bad credentials / token) or TOOMANYREQUESTS (throttled source).
+ */
+export async function authenticate(req: IncomingMessage, deps: GateDeps): Promise<Caller | null> {
+  const header = req.headers.authorization;
+  if (!header) return null;
+  if (/^bearer /i.test(header)) {
+    const { principal, access } = await deps.tokens.verify(header.slice(7).trim(), deps.service);
+    return { principal, via: 'bearer', access };
+  }
+  const basic = parseBasic(header);
+  if (!basic) throw new AppError('UNAUTHORIZED', 'unsupported Authorization scheme: use Basic credentials or a bearer token');
+  const principal = await deps.authenticator.authenticate(basic.username, basic.password, sourceOf(req));
+  return { principal, via: 'basic' };
+}
+
+/** The actions `caller` may perform on repository `name`. */
+export async function allowedActions(caller: Caller, name: string, deps: GateDeps): Promise<Set<Action>> {
+  if (caller.via === 'bearer') {
+    const out = new Set<Action>();
+    for (const a of caller.access ?? []) {
+      if (a.type === 'repository' && a.name === name) for (const x of a.actions) out.add(x as Action);
+    }
+    return out;
+  }
+  return deps.rules.actionsFor(caller.principal, name);
+}
+
+/** The `WWW-Authenticate` challenge for a request needing `actions` on `name` (or no scope). */
+export function challenge(deps: GateDeps, scope?: { name: string; actions: Action[] }, error?: 'insufficient_scope' | 'invalid_token'): string {
+  let h = `Bearer realm="${deps.realm}",service="${deps.service}"`;
+  if (scope) h += `,scope="repository:${scope.name}:${scope.actions.join(',')}"`;
+  if (error) h += `,error="${error}"`;
+  return h;
+}

@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { startServer, type RunningServer } from '../../src/app/server.ts';
+
+/** Admin credentials of every test server. */
+export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123' };
+
+/** A BuildGrid server in this process on a free port with a fresh data dir; `stop()` removes everything. */
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  /** host:port for image names. */
+  host: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1:<free port>; publicUrl matches the bound address so token realms work. */
+export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bg-test-'));
+  // Bind first on port 0 to learn a free port, then restart with a matching public URL.
+  const probe = await import('node:net').then((net) => new Promise<number>((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  }));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      port: probe, host: '127.0.0.1', dataDir, publicUrl: `http://127.0.0.1:${probe}`,
+      adminEmail: ADMIN.email, adminPassword: ADMIN.password, logLevel: 'silent', ...overrides,
+    },
+  });
+  const origWrite = process.stderr.write.bind(process.stderr);
+  const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+  void origWrite;
+  return {
+    ...server,
+    dataDir,
+    host: `127.0.0.1:${server.port}`,
+    async stop() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
