@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import type { Account, Metadata, Role } from '../metadata/types.ts';
-import type { ApiUser } from './server.ts';
+import type { ApiUser } from './context.ts';
 
 const RANK: Record<Role, number> = { viewer: 1, developer: 2, owner: 3 };
 

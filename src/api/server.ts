@@ -1,42 +1,15 @@
-import type { FastifyInstance, FastifyRequest, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import swagger from '@fastify/swagger';
-import { AppError } from '../core/errors.ts';
-import type { Metadata } from '../metadata/types.ts';
-import type { People, Principal } from '../auth/index.ts';
+import type { ApiDeps } from './context.ts';
 import { installApiErrors } from './errors.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
 import { registerCredentialRoutes } from './routes/credentials.ts';
 import { registerRepositoryRoutes } from './routes/repositories.ts';
 
-/** What the REST API needs from the composition root. */
-export interface ApiDeps {
-  metadata: Metadata;
-  people: People;
-  /** host[:port] of the registry, as used in image names and `docker login`. */
-  registryHost: string;
-  publicUrl: string;
-  metrics: { observe(m: { route: string; method: string; status: number; seconds: number; bytes: number }): void; render(): Promise<{ contentType: string; body: string }> };
-  /** Resolves when the server can serve (database and storage answer); throws otherwise. */
-  ready(): Promise<void>;
-}
-
-/** The signed-in user of an API request. */
-export type ApiUser = Extract<Principal, { kind: 'user' }>;
-
-declare module 'fastify' {
-  interface FastifyRequest { principal?: ApiUser }
-}
-
-/** The caller, or AppError UNAUTHORIZED. */
-export function requireUser(req: FastifyRequest): ApiUser {
-  if (!req.principal) throw new AppError('UNAUTHORIZED', 'sign in first: `buildgrid login` or POST /api/v1/auth/login, then send Authorization: Bearer <token>');
-  return req.principal;
-}
-
-/** The Fastify instance route modules register on (zod-typed). */
-export type TypedApi = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+export type { ApiDeps, ApiUser, TypedApi } from './context.ts';
+export { requireUser } from './context.ts';
 
 /**
  * Registers /healthz, /readyz, /metrics and /api/v1 (with its OpenAPI document at /api/v1/openapi.json) on `app`.

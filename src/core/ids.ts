@@ -1,8 +1,12 @@
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 
-/** A random URL-safe identifier (128 bits by default). */
+/**
+ * A random URL-safe identifier (about 128 bits by default). It never starts with `-` or `_`, so it can be passed to
+ * command-line tools as an argument without being taken for an option.
+ */
 export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
+  const id = randomBytes(bytes).toString('base64url');
+  return /^[A-Za-z0-9]/.test(id) ? id : `i${id.slice(1)}`;
 }
 
 /** A random secret with a readable prefix, e.g. `bgr_…` (256 bits). */

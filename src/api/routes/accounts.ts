@@ -5,7 +5,7 @@ import {
   Account, CreateAccountBody, CreatePullTokenBody, CreatedPullToken, CreateUserBody, Member, NamespaceParams,
   PullToken as PullTokenSchema, SetMemberBody, User,
 } from '../schemas.ts';
-import { requireUser, type ApiDeps, type TypedApi } from '../server.ts';
+import { requireUser, type ApiDeps, type TypedApi } from '../context.ts';
 import { accountFor, requireAdmin } from '../access.ts';
 
 const view = (t: PullToken) => ({

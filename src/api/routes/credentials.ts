@@ -1,5 +1,5 @@
 import { Credentials } from '../schemas.ts';
-import { requireUser, type ApiDeps, type TypedApi } from '../server.ts';
+import { requireUser, type ApiDeps, type TypedApi } from '../context.ts';
 
 /** GET /credentials and POST /credentials/rotate: the caller's BuildGrid (registry) credentials. */
 export function registerCredentialRoutes(app: TypedApi, deps: ApiDeps): void {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NamespaceParams, Repository } from '../schemas.ts';
-import { requireUser, type ApiDeps, type TypedApi } from '../server.ts';
+import { requireUser, type ApiDeps, type TypedApi } from '../context.ts';
 import { accountFor } from '../access.ts';
 
 /** GET /accounts/:namespace/repositories: the account's image repositories with their tags. */

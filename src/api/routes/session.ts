@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LoginBody, LoginReply, Me } from '../schemas.ts';
-import { requireUser, type ApiDeps, type TypedApi } from '../server.ts';
+import { requireUser, type ApiDeps, type TypedApi } from '../context.ts';
 import { AppError } from '../../core/errors.ts';
 
 /** POST /auth/login, POST /auth/logout, GET /me. */

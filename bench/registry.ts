@@ -1,0 +1,716 @@
+// Registry benchmark: BuildGrid vs the reference registry (CNCF distribution 2.8, Debian's docker-registry) and, for
+// blob GETs, a bare static file server — all in ONE run, printed as ONE markdown table.
+//
+//   npx tsx bench/registry.ts            full run (~4-5 min on 2 cores); writes bench/results/registry.md
+//   npx tsx bench/registry.ts --quick    smoke run (< 1 min, small sizes, 1 sample per row); writes nothing unless --out
+//   options: --out <file> | --out none   where to write the markdown (default: full → bench/results/registry.md)
+//            --reps <n>                  samples per row (default 3 full, 1 quick); the table shows the median
+//            --profile                   instead of the table: run BuildGrid under `node --cpu-prof`, drive authenticated
+//                                        manifest GETs (Bearer, then Basic) and print the top self-time frames
+//            --keep                      keep the temp dir (data dirs, logs, profiles) for inspection
+//
+// Every server is a separate process (BuildGrid: `node bin/buildgrid.mjs serve`), so its RSS is measurable and it never
+// shares the driver's event loop. Load generators are external programs too: curl (blob GETs, one process per stream),
+// wrk (manifest GETs), skopeo (pulls). With 2 cores everything runs one at a time, and the registries are interleaved
+// within each row (sample 1 of A, B, C, then sample 2 …) so slow drift hits every column alike.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeBusyboxImage, type BusyboxImage } from '../test/harness/busybox.ts';
+import { startReferenceRegistry } from '../test/harness/reference-registry.ts';
+import { freePort, run, runOk, startDaemon, tempDir, waitFor, which, type Daemon, type TempDir } from '../test/harness/tools.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MiB = 1024 * 1024;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+// ---------------------------------------------------------------------------------------------------------------- options
+
+interface Options {
+  quick: boolean;
+  reps: number;
+  out: string | null;
+  profile: boolean;
+  keep: boolean;
+  /** Size of the one random layer of the "big" image. */
+  bigLayerBytes: number;
+  /** The many-layer image: number of random layers and bytes each. */
+  manyLayers: number;
+  manyLayerBytes: number;
+  /** wrk seconds per manifest sample (after a 1 s warm-up per configuration). */
+  wrkSeconds: number;
+}
+
+export function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const val = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const out = val('--out');
+  const reps = val('--reps');
+  return {
+    quick,
+    reps: reps ? Math.max(1, Number(reps)) : quick ? 1 : 3,
+    out: out === 'none' || out === '-' ? null : out ? resolve(out) : quick ? null : join(ROOT, 'bench/results/registry.md'),
+    profile: argv.includes('--profile'),
+    keep: argv.includes('--keep'),
+    bigLayerBytes: quick ? 32 * MiB : 256 * MiB,
+    manyLayers: quick ? 10 : 40,
+    manyLayerBytes: quick ? 256 * 1024 : 1 * MiB,
+    wrkSeconds: quick ? 1 : 4,
+  };
+}
+
+const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------------------------- servers
+
+/** One registry under test, as the benchmark talks to it. */
+interface Target {
+  label: string;
+  host: string;
+  url: string;
+  pid: number;
+  /** Basic credentials that may pull bench/* (for the Basic rows and skopeo). */
+  basic: { username: string; password: string };
+  /** A bearer token valid for pull of `repo`, freshly issued. */
+  bearer(repo: string): Promise<string>;
+}
+
+const ADMIN = { email: 'admin@bench.local', password: 'bench-admin-password-1' };
+
+interface BuildGridProc {
+  daemon: Daemon;
+  port: number;
+  url: string;
+  host: string;
+  dataDir: string;
+}
+
+async function startBuildGrid(dir: string, dataDir: string, extraNodeArgs: string[] = []): Promise<BuildGridProc> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const daemon = await startDaemon(
+      process.execPath,
+      [...extraNodeArgs, join(ROOT, 'bin/buildgrid.mjs'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--public-url', url],
+      {
+        cwd: ROOT,
+        logFile: join(dir, 'buildgrid.log'),
+        env: {
+          BUILDGRID_ADMIN_EMAIL: ADMIN.email,
+          BUILDGRID_ADMIN_PASSWORD: ADMIN.password,
+          BUILDGRID_LOG_LEVEL: 'warn',
+          NODE_ENV: 'production',
+        },
+      },
+    );
+    try {
+      await waitFor(
+        async () => {
+          if (!daemon.running()) throw new Error('buildgrid exited');
+          const r = await fetch(`${url}/v2/`);
+          await r.arrayBuffer();
+          return r.status === 401 || r.status === 200;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, what: `BuildGrid on ${url}`, describe: () => daemon.logTail() },
+      );
+      return { daemon, port, url, host: `127.0.0.1:${port}`, dataDir };
+    } catch (e) {
+      lastErr = e;
+      const tailText = await daemon.logTail();
+      await daemon.stop(2_000);
+      if (!/EADDRINUSE|address already in use/i.test(tailText)) throw e;
+    }
+  }
+  throw lastErr;
+}
+
+async function api<T>(base: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, body: parsed as T };
+}
+
+/**
+ * Logs in as admin (API token: what seeding pushes with) and makes a non-admin reader in account `bench`, whose
+ * registry credentials are what every read row uses — the realistic hot path (membership-based access rules), not
+ * the admin shortcut. Falls back to the admin's API token when the reader cannot be made.
+ */
+async function buildGridCredentials(bg: BuildGridProc): Promise<{ adminToken: string; reader: { username: string; password: string }; readerKind: string }> {
+  const login = await api<{ token: string }>(bg.url, null, 'POST', '/auth/login', ADMIN);
+  if (login.status !== 200) throw new Error(`BuildGrid admin login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  const adminToken = login.body.token;
+  try {
+    const acct = await api(bg.url, adminToken, 'POST', '/accounts', { name: 'bench' });
+    if (acct.status !== 201) throw new Error(`create account: ${acct.status} ${JSON.stringify(acct.body)}`);
+    const reader = { email: 'reader@bench.local', password: 'bench-reader-password-1' };
+    const u = await api(bg.url, adminToken, 'POST', '/users', { ...reader, account: 'bench', role: 'viewer' });
+    if (u.status !== 201) throw new Error(`create user: ${u.status} ${JSON.stringify(u.body)}`);
+    const rl = await api<{ token: string }>(bg.url, null, 'POST', '/auth/login', reader);
+    if (rl.status !== 200) throw new Error(`reader login: ${rl.status}`);
+    const c = await api<{ username: string; password: string }>(bg.url, rl.body.token, 'GET', '/credentials');
+    if (c.status !== 200 || !c.body.username) throw new Error(`credentials: ${c.status} ${JSON.stringify(c.body)}`);
+    return { adminToken, reader: { username: c.body.username, password: c.body.password }, readerKind: 'a viewer of account bench (registry username/password)' };
+  } catch (e) {
+    log(`could not create a non-admin reader (${(e as Error).message}); reading as admin with its API token`);
+    return { adminToken, reader: { username: 'admin', password: adminToken }, readerKind: 'admin (API token as password)' };
+  }
+}
+
+async function fetchToken(realm: string, service: string, repo: string, cred: { username: string; password: string }): Promise<string> {
+  const u = new URL(realm);
+  u.searchParams.set('service', service);
+  u.searchParams.set('scope', `repository:${repo}:pull`);
+  const r = await fetch(u, { headers: { authorization: basicHeader(cred) } });
+  const body = (await r.json().catch(() => ({}))) as { token?: string; access_token?: string };
+  const t = body.token ?? body.access_token;
+  if (r.status !== 200 || !t) throw new Error(`token request to ${realm} failed: ${r.status} ${JSON.stringify(body)}`);
+  return t;
+}
+
+function basicHeader(c: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+/** A bare static file server over `root` (GET /<name>): nginx with sendfile when installed, else a node server. */
+async function startBareServer(dir: string, root: string): Promise<{ url: string; kind: string; stop(): Promise<void> }> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const nginx = which('nginx') ?? (which('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null);
+  if (nginx) {
+    const conf = join(dir, 'nginx.conf');
+    const tmpPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${join(dir, k)};`).join(' ');
+    await writeFile(
+      conf,
+      `user root; worker_processes auto; daemon off; pid ${join(dir, 'nginx.pid')}; error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; default_type application/octet-stream; ${tmpPaths}
+  server { listen 127.0.0.1:${port}; root ${root}; } }
+`,
+    );
+    const version = (await run(nginx, ['-v'])).stderr.trim().replace(/^nginx version: /, '');
+    const d = await startDaemon(nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { logFile: join(dir, 'nginx.out') });
+    await waitUp(`http://127.0.0.1:${port}/`, d);
+    return { url: `http://127.0.0.1:${port}`, kind: `nginx ${version}, sendfile on, ${cpus().length} workers`, stop: () => d.stop(5_000) };
+  }
+  const script = `
+    const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
+    const root = ${JSON.stringify(root)};
+    http.createServer((req, res) => {
+      const p = path.join(root, path.normalize(decodeURIComponent(req.url.split('?')[0])));
+      fs.stat(p, (err, st) => {
+        if (err || !st.isFile()) { res.writeHead(404).end(); return; }
+        res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' });
+        fs.createReadStream(p, { highWaterMark: 1 << 20 }).pipe(res);
+      });
+    }).listen(${port}, '127.0.0.1');`;
+  const d = await startDaemon(process.execPath, ['-e', script], { logFile: join(dir, 'node-bare.log') });
+  await waitUp(`http://127.0.0.1:${port}/`, d);
+  return { url: `http://127.0.0.1:${port}`, kind: 'node http + fs.createReadStream (1 MiB chunks) — nginx not installed', stop: () => d.stop(5_000) };
+}
+
+async function waitUp(url: string, d: Daemon): Promise<void> {
+  await waitFor(
+    async () => {
+      if (!d.running()) throw new Error('server exited');
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      return true;
+    },
+    { timeoutMs: 15_000, intervalMs: 50, what: url, describe: () => d.logTail() },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------- measurements
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function skopeoCopy(src: string, dst: string, extra: string[]): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await runOk('skopeo', ['copy', '--quiet', ...extra, src, dst], { timeoutMs: 300_000 });
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Checks one authenticated GET answers 200 (and, for blobs, the right digest) before it is load-tested. */
+async function expect200(url: string, headers: Record<string, string>, what: string, digest?: string): Promise<void> {
+  const res = await fetch(url, { headers });
+  if (digest) {
+    const h = createHash('sha256');
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
+    if (res.status === 200 && `sha256:${h.digest('hex')}` !== digest) throw new Error(`${what}: body does not match ${digest}`);
+  } else {
+    await res.arrayBuffer();
+  }
+  if (res.status !== 200) throw new Error(`${what}: GET ${url} answered ${res.status}, expected 200`);
+}
+
+const headerArgs = (headers: Record<string, string>): string[] => Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+
+/** One curl GET to /dev/null; MB/s (10^6 bytes/s) as curl measured it, after checking status and size. */
+async function curlOnce(url: string, headers: Record<string, string>, size: number): Promise<{ mbps: number; seconds: number }> {
+  const r = await runOk('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', ...headerArgs(headers), url], { timeoutMs: 300_000 });
+  const [code, bytes, secs] = r.stdout.trim().split(' ');
+  if (code !== '200' || Number(bytes) !== size) throw new Error(`curl ${url}: status ${code}, ${bytes} bytes (expected 200, ${size})`);
+  return { mbps: size / Number(secs) / 1e6, seconds: Number(secs) };
+}
+
+/** `n` curls in parallel (separate processes); aggregate MB/s = n·size / wall time from first spawn to last exit. */
+async function curlParallel(n: number, url: string, headers: Record<string, string>, size: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: n }, () => curlOnce(url, headers, size)));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return (n * size) / secs / 1e6;
+}
+
+interface WrkResult { rps: number; non2xx: number; errors: number; latencyAvg: string }
+
+async function wrk(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<WrkResult> {
+  const threads = Math.min(2, connections);
+  const r = await runOk('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, ...headerArgs(headers), url], { timeoutMs: (seconds + 30) * 1000 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout);
+  const errors = se ? se.slice(1).reduce((s, x) => s + Number(x), 0) : 0;
+  const latencyAvg = /Latency\s+(\S+)/.exec(r.stdout)?.[1] ?? '?';
+  if (!Number.isFinite(rps)) throw new Error(`cannot parse wrk output:\n${r.stdout}\n${r.stderr}`);
+  return { rps, non2xx, errors, latencyAvg };
+}
+
+function hwmKiB(pid: number): number | null {
+  try {
+    return readStatusKiB(pid, 'VmHWM');
+  } catch {
+    return null;
+  }
+}
+
+function readStatusKiB(pid: number, field: string): number | null {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s);
+  return m ? Number(m[1]) : null;
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * The machine may be shared (other sessions run test suites on the same 2 cores). Before each sample, wait until the
+ * CPUs have been ≥ 85% idle over a 250 ms window (our servers are idle between samples), for at most `maxMs`.
+ * Counts the samples that had to start on a busy machine, so the report can say how noisy the run was.
+ */
+const quiet = { waitedMs: 0, busyStarts: 0, samples: 0, maxMs: 8000 };
+async function waitQuiet(): Promise<void> {
+  quiet.samples++;
+  if (quiet.maxMs <= 0) return;
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuTimes();
+    await new Promise((r) => setTimeout(r, 250));
+    const b = cpuTimes();
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    if (busy <= 0.15) break;
+    if (Date.now() - t0 > quiet.maxMs) {
+      quiet.busyStarts++;
+      break;
+    }
+  }
+  quiet.waitedMs += Date.now() - t0;
+}
+
+/** Resets the peak-RSS counter (VmHWM) of `pid` (Linux: write 5 to clear_refs). False when not permitted. */
+async function resetHwm(pid: number): Promise<boolean> {
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------- table
+
+type Better = 'higher' | 'lower';
+interface Row {
+  metric: string;
+  unit: string;
+  better: Better;
+  bg: number[];
+  ref: number[];
+  bare?: number[];
+  /** Verdict against the aim, filled in at the end. */
+  aim?: (bg: number, ref: number, bare?: number) => string;
+  note?: string;
+}
+
+function fmt(x: number | undefined, unit: string): string {
+  if (x === undefined || !Number.isFinite(x)) return 'n/a';
+  if (unit === 's') return x < 10 ? x.toFixed(2) : x.toFixed(1);
+  if (unit === 'MiB') return x.toFixed(0);
+  return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1);
+}
+
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+
+function renderTable(rows: Row[], bareKind: string): string {
+  const lines = [
+    `| metric | BuildGrid | distribution 2.8 | bare file server¹ | BuildGrid vs aim |`,
+    `|---|--:|--:|--:|---|`,
+  ];
+  for (const r of rows) {
+    const bg = r.bg.length ? median(r.bg) : NaN;
+    const ref = r.ref.length ? median(r.ref) : NaN;
+    const bare = r.bare?.length ? median(r.bare) : undefined;
+    const verdict = r.aim && Number.isFinite(bg) && Number.isFinite(ref) ? r.aim(bg, ref, bare) : '';
+    lines.push(`| ${r.metric} (${r.unit}${r.better === 'higher' ? ', higher is better' : ', lower is better'}) | ${fmt(bg, r.unit)} | ${fmt(ref, r.unit)} | ${bare === undefined ? '—' : fmt(bare, r.unit)} | ${verdict} |`);
+  }
+  void bareKind;
+  return lines.join('\n');
+}
+
+const ok = (pass: boolean): string => (pass ? '✅' : '❌');
+
+// ---------------------------------------------------------------------------------------------------------------- main
+
+interface Images { small: BusyboxImage; big: BusyboxImage; many: BusyboxImage }
+
+async function buildImages(dir: string, o: Options): Promise<Images> {
+  const t0 = Date.now();
+  const small = await makeBusyboxImage(join(dir, 'small'), { seed: 'bench-small' });
+  const big = await makeBusyboxImage(join(dir, 'big'), { layers: 1, layerSizeBytes: o.bigLayerBytes, seed: 'bench-big' });
+  const many = await makeBusyboxImage(join(dir, 'many'), { layers: o.manyLayers, layerSizeBytes: o.manyLayerBytes, seed: 'bench-many' });
+  // The docker-archive copies are not needed: free the disk now.
+  await Promise.all([small, big, many].map((i) => rm(i.dockerArchive, { force: true })));
+  log(`images built in ${((Date.now() - t0) / 1000).toFixed(1)} s (big: ${(big.totalBlobBytes / MiB).toFixed(0)} MiB, many: ${many.layers.length} layers)`);
+  return { small, big, many };
+}
+
+const REPOS = { small: 'bench/busybox', big: 'bench/big', many: 'bench/layers' } as const;
+
+async function seed(images: Images, host: string, creds: string, only?: Array<keyof Images>): Promise<void> {
+  for (const k of only ?? (Object.keys(REPOS) as Array<keyof Images>)) {
+    await runOk('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${images[k].layoutDir}:latest`, `docker://${host}/${REPOS[k]}:latest`], {
+      timeoutMs: 300_000,
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  for (const tool of ['skopeo', 'curl', 'wrk']) {
+    if (!which(tool)) throw new Error(`${tool} is not installed (scripts/install.sh installs it: apt-get install ${tool})`);
+  }
+  const started = Date.now();
+  const tmp = await tempDir('bgbench-');
+  const stops: Array<() => Promise<void>> = [];
+  let cleaned = false;
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    if (o.keep) log(`kept ${tmp.path}`);
+    else await tmp.cleanup();
+  };
+  const onSignal = (sig: string) => {
+    log(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (o.profile) await profileManifests(o, tmp, stops);
+    else await benchmark(o, tmp, stops, started);
+  } finally {
+    await cleanup();
+  }
+}
+
+async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<void>>, started: number): Promise<void> {
+  quiet.maxMs = o.quick ? 0 : 8000;
+  const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const loadStart = loadavg();
+  const images = await buildImages(join(tmp.path, 'images'), o);
+  const bigLayer = images.big.layers.at(-1)!;
+
+  // ---- servers
+  log('starting BuildGrid, distribution (token auth + htpasswd), bare file server');
+  const bgDir = join(tmp.path, 'bg');
+  await mkdir(bgDir);
+  const bg = await startBuildGrid(bgDir, join(bgDir, 'data'));
+  stops.push(() => bg.daemon.stop(10_000));
+  const refTok = await startReferenceRegistry({ auth: 'token' });
+  stops.push(() => refTok.stop());
+  const refBasic = await startReferenceRegistry({ auth: 'htpasswd' });
+  stops.push(() => refBasic.stop());
+  const bare = await startBareServer(join(tmp.path, 'bare'), join(images.big.layoutDir, 'blobs', 'sha256'));
+  stops.push(() => bare.stop());
+
+  // ---- seeding (as admin over the registry protocol for BuildGrid)
+  const creds = await buildGridCredentials(bg);
+  let t0 = Date.now();
+  await seed(images, bg.host, `admin:${creds.adminToken}`);
+  log(`seeded BuildGrid in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  t0 = Date.now();
+  await seed(images, refTok.host, `${refTok.username}:${refTok.password}`);
+  await seed(images, refBasic.host, `${refBasic.username}:${refBasic.password}`, ['small']);
+  log(`seeded distribution in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const hwmSeedBg = hwmKiB(bg.daemon.pid);
+  const hwmSeedRef = hwmKiB(refTok.pid);
+  const hwmReset = (await resetHwm(bg.daemon.pid)) && (await resetHwm(refTok.pid));
+
+  const bgT: Target = {
+    label: 'BuildGrid', host: bg.host, url: bg.url, pid: bg.daemon.pid, basic: creds.reader,
+    bearer: (repo) => fetchToken(`${bg.url}/v2/token`, bg.host, repo, creds.reader),
+  };
+  const refCreds = { username: refTok.username!, password: refTok.password! };
+  const refT: Target = {
+    label: 'distribution', host: refTok.host, url: refTok.url, pid: refTok.pid, basic: refCreds,
+    bearer: (repo) => fetchToken(refTok.tokenRealm!, refTok.tokenService!, repo, refCreds),
+  };
+  const refBasicT = { url: refBasic.url, basic: { username: refBasic.username!, password: refBasic.password! } };
+
+  const rows: Row[] = [];
+  const R = o.reps;
+
+  // ---- blob GETs (bearer on both registries; the bare server gets the same file, no auth)
+  const bigMiB = (bigLayer.size / MiB).toFixed(0);
+  const blobPath = (t: Target) => `${t.url}/v2/${REPOS.big}/blobs/${bigLayer.digest}`;
+  const bareUrl = `${bare.url}/${bigLayer.digest.slice(7)}`;
+  const single: Row = { metric: `blob GET, 1 stream, ${bigMiB} MiB layer`, unit: 'MB/s', better: 'higher', bg: [], ref: [], bare: [] };
+  const multi: Row = { metric: `blob GET, 8 concurrent streams, ${bigMiB} MiB layer (aggregate)`, unit: 'MB/s', better: 'higher', bg: [], ref: [], bare: [] };
+  {
+    const hBg = { Authorization: `Bearer ${await bgT.bearer(REPOS.big)}` };
+    const hRef = { Authorization: `Bearer ${await refT.bearer(REPOS.big)}` };
+    await expect200(blobPath(bgT), hBg, 'BuildGrid blob', bigLayer.digest);
+    await expect200(blobPath(refT), hRef, 'distribution blob', bigLayer.digest);
+    await expect200(bareUrl, {}, 'bare blob', bigLayer.digest);
+    log(`blob GET ×${R} (1 and 8 streams)`);
+    for (let i = 0; i < R; i++) {
+      await waitQuiet();
+      single.bg.push((await curlOnce(blobPath(bgT), hBg, bigLayer.size)).mbps);
+      await waitQuiet();
+      single.ref.push((await curlOnce(blobPath(refT), hRef, bigLayer.size)).mbps);
+      await waitQuiet();
+      single.bare!.push((await curlOnce(bareUrl, {}, bigLayer.size)).mbps);
+    }
+    for (let i = 0; i < R; i++) {
+      await waitQuiet();
+      multi.bg.push(await curlParallel(8, blobPath(bgT), hBg, bigLayer.size));
+      await waitQuiet();
+      multi.ref.push(await curlParallel(8, blobPath(refT), hRef, bigLayer.size));
+      await waitQuiet();
+      multi.bare!.push(await curlParallel(8, bareUrl, {}, bigLayer.size));
+    }
+    const blobAim = (bgv: number, refv: number, barev?: number) =>
+      `${ok(bgv >= refv && (barev === undefined || bgv >= 0.8 * barev))} ${ratio(bgv, refv)} ref, ${barev ? `${((bgv / barev) * 100).toFixed(0)}% of bare` : ''} (aim ≥ 1× ref, ≥ 80% bare)`;
+    single.aim = blobAim;
+    multi.aim = blobAim;
+    rows.push(single, multi);
+  }
+
+  // ---- manifest GETs (wrk), Bearer and Basic, 4 and 64 connections
+  const wrkNotes: string[] = [];
+  for (const scheme of ['Bearer', 'Basic'] as const) {
+    for (const conns of [4, 64]) {
+      const row: Row = {
+        metric: `manifest GET, ${scheme} auth, ${conns} connections`, unit: 'req/s', better: 'higher', bg: [], ref: [],
+        aim: (b, r) => `${ok(b >= 5 * r)} ${ratio(b, r)} ref (aim ≥ 5×)`,
+      };
+      const bgHeaders = { Accept: OCI_MANIFEST, Authorization: scheme === 'Bearer' ? `Bearer ${await bgT.bearer(REPOS.small)}` : basicHeader(bgT.basic) };
+      const refUrlBase = scheme === 'Bearer' ? refT.url : refBasicT.url;
+      const refHeaders = { Accept: OCI_MANIFEST, Authorization: scheme === 'Bearer' ? `Bearer ${await refT.bearer(REPOS.small)}` : basicHeader(refBasicT.basic) };
+      const bgUrl = `${bgT.url}/v2/${REPOS.small}/manifests/latest`;
+      const refUrl = `${refUrlBase}/v2/${REPOS.small}/manifests/latest`;
+      await expect200(bgUrl, bgHeaders, `BuildGrid manifest (${scheme})`);
+      await expect200(refUrl, refHeaders, `distribution manifest (${scheme})`);
+      log(`manifest GET ${scheme} c${conns} ×${R} (${o.wrkSeconds} s each, +1 s warm-up)`);
+      await wrk(bgUrl, bgHeaders, conns, 1);
+      await wrk(refUrl, refHeaders, conns, 1);
+      for (let i = 0; i < R; i++) {
+        for (const [which_, url, headers, into] of [['BuildGrid', bgUrl, bgHeaders, row.bg], ['distribution', refUrl, refHeaders, row.ref]] as const) {
+          await waitQuiet();
+          const w = await wrk(url, headers, conns, o.wrkSeconds);
+          if (w.non2xx || w.errors) wrkNotes.push(`${which_} ${row.metric}: ${w.non2xx} non-2xx, ${w.errors} socket errors`);
+          into.push(w.non2xx ? NaN : w.rps);
+        }
+      }
+      rows.push(row);
+    }
+  }
+
+  // ---- skopeo pulls into a local oci: layout
+  const pullDir = join(tmp.path, 'pulls');
+  await mkdir(pullDir);
+  const sizes = {
+    small: `busybox, ${(images.small.totalBlobBytes / MiB).toFixed(1)} MiB`,
+    big: `1 × ${bigMiB} MiB layer`,
+    many: `${images.many.layers.length} layers, ${(images.many.totalBlobBytes / MiB).toFixed(0)} MiB`,
+  };
+  for (const k of ['small', 'big', 'many'] as const) {
+    const row: Row = {
+      metric: `skopeo copy (pull → oci: dir), ${sizes[k]}`, unit: 's', better: 'lower', bg: [], ref: [],
+      aim: (b, r) => `${ok(b <= r * 1.02)} ${ratio(r, b)} ref speed (aim ≥ 1×)`,
+    };
+    log(`skopeo pull ${k} ×${R}`);
+    for (let i = 0; i < R; i++) {
+      for (const [t, into] of [[bgT, row.bg], [refT, row.ref]] as const) {
+        const dst = join(pullDir, 'out');
+        await rm(dst, { recursive: true, force: true });
+        await waitQuiet();
+        into.push(await skopeoCopy(`docker://${t.host}/${REPOS[k]}:latest`, `oci:${dst}:latest`, ['--src-tls-verify=false', '--src-creds', `${t.basic.username}:${t.basic.password}`]));
+      }
+    }
+    await rm(join(pullDir, 'out'), { recursive: true, force: true });
+    rows.push(row);
+  }
+
+  // ---- memory
+  const hwmReadBg = hwmKiB(bg.daemon.pid);
+  const hwmReadRef = hwmKiB(refTok.pid);
+  const kib2mib = (k: number | null) => (k === null ? NaN : k / 1024);
+  const rssAim = (b: number, r: number) => `${ok(b <= r)} ${ratio(b, r)} ref`;
+  rows.push({ metric: 'server peak RSS (VmHWM), seeding (push) phase', unit: 'MiB', better: 'lower', bg: [kib2mib(hwmSeedBg)], ref: [kib2mib(hwmSeedRef)], aim: rssAim });
+  rows.push({
+    metric: hwmReset ? 'server peak RSS (VmHWM), read phase (all rows above)' : 'server peak RSS (VmHWM), whole run',
+    unit: 'MiB', better: 'lower', bg: [kib2mib(hwmReadBg)], ref: [kib2mib(hwmReadRef)], aim: rssAim,
+  });
+  const hwmBasicRef = hwmKiB(refBasic.pid);
+
+  // ---- output
+  const table = renderTable(rows, bare.kind);
+  const nodeV = process.version;
+  const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+  const cpuModel = cpus()[0]?.model ?? 'unknown';
+  const distVersion = (await run('docker-registry', ['--version']).catch(() => null))?.stdout.trim() ?? 'docker-registry';
+  const skopeoV = (await run('skopeo', ['--version'])).stdout.trim();
+  const wrkV = (await run('wrk', ['--version'])).stdout.split('\n')[0]!.trim();
+  const notes = [
+    `¹ bare file server: ${bare.kind}; serves the same layer file (blob GET rows only, no auth).`,
+    `Values are the median of ${R} sample${R > 1 ? 's' : ''} per cell (RSS: one reading); registries interleaved within each row. MB/s = 10⁶ bytes/s.`,
+    `Blob GET: curl to /dev/null (${which('curl') ? 'curl' : ''} one process per stream; aggregate = 8 × size / wall time). Both registries with a bearer token (BuildGrid: its /v2/token; distribution: token auth with an ES256 token server).`,
+    `Manifest GET: ${wrkV.replace(/ Copyright.*/, '')}, 2 threads, ${o.wrkSeconds} s per sample after a 1 s warm-up, \`Accept: ${OCI_MANIFEST}\`, tag \`latest\` of the busybox image. Bearer rows: the same token on every request. Basic rows: distribution with htpasswd (bcrypt cost 5, checked on every request); BuildGrid with ${creds.readerKind}.`,
+    `Pulls: ${skopeoV}, \`skopeo copy docker://… oci:DIR\` with --src-creds (token flow on both), destination removed before each sample.`,
+    `RSS: VmHWM of the server process${hwmReset ? ', reset (clear_refs 5) after seeding' : ''}; distribution = the token-auth instance that served the blob, bearer and pull rows (the htpasswd instance used for the Basic rows peaked at ${fmt(kib2mib(hwmBasicRef), 'MiB')} MiB).`,
+    `Reads as: ${creds.readerKind}. Seeding: skopeo copy oci: → docker:// (BuildGrid as admin with its API token).`,
+    quiet.maxMs > 0
+      ? `Shared machine check: before each of the ${quiet.samples} samples the driver waited for ≥ 85% idle CPUs (max ${quiet.maxMs / 1000} s; ${(quiet.waitedMs / 1000).toFixed(0)} s waited in all); ${quiet.busyStarts} sample${quiet.busyStarts === 1 ? '' : 's'} had to start on a busy machine. loadavg at start ${loadStart}, at end ${loadavg()}.`
+      : `No idle-CPU wait in quick mode; loadavg at start ${loadStart}, at end ${loadavg()}.`,
+    ...(wrkNotes.length ? [`wrk reported errors (those samples count as n/a): ${wrkNotes.join('; ')}`] : []),
+    `Aims: every row ≥ reference; blob GET ≥ 80% of the bare server; authenticated manifest GET ≥ 5× reference.`,
+  ];
+  const header = `Registry benchmark${o.quick ? ' (QUICK smoke mode: small sizes, not for comparison)' : ''} — ${new Date().toISOString()}\n\n` +
+    `Machine: ${cpus().length} CPUs (nproc) ${cpuModel}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Node ${nodeV}, ${distVersion}; run took ${elapsed} s.`;
+  const md = `${header}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  const raw = rows.map((r) => `- ${r.metric}: BuildGrid [${r.bg.map((x) => fmt(x, r.unit)).join(', ')}], distribution [${r.ref.map((x) => fmt(x, r.unit)).join(', ')}]${r.bare ? `, bare [${r.bare.map((x) => fmt(x, r.unit)).join(', ')}]` : ''}`);
+  process.stdout.write(`${md}`);
+  if (o.out) {
+    await mkdir(dirname(o.out), { recursive: true });
+    await writeFile(o.out, `# ${md}\n<details><summary>All samples</summary>\n\n${raw.join('\n')}\n\n</details>\n`);
+    log(`wrote ${o.out}`);
+  }
+  const failed = rows.filter((r) => [...r.bg, ...r.ref].some((x) => !Number.isFinite(x)));
+  if (failed.length) {
+    log(`rows with missing values: ${failed.map((r) => r.metric).join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------- profiling
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
+
+/** Top self-time frames of a .cpuprofile, plus time grouped by source (package / node internals / src file). */
+export function summarizeProfile(profile: { nodes: ProfileNode[] }, top = 25): string {
+  const self = new Map<string, number>();
+  const bySource = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (!hits) continue;
+    const f = n.callFrame;
+    if (f.functionName === '(idle)') {
+      idle += hits;
+      continue;
+    }
+    total += hits;
+    const url = f.url.replace(/^file:\/\//, '').replace(ROOT + '/', '');
+    const key = `${f.functionName || '(anonymous)'}  ${url ? `${url}:${f.lineNumber + 1}` : ''}`;
+    self.set(key, (self.get(key) ?? 0) + hits);
+    const src = !url ? f.functionName : url.startsWith('node:') ? url.replace(/^(node:internal\/[^/]+).*/, '$1') : url.includes('node_modules/') ? `npm:${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)![1]}` : url;
+    bySource.set(src, (bySource.get(src) ?? 0) + hits);
+  }
+  const pct = (h: number) => `${((h / total) * 100).toFixed(1).padStart(5)}%`;
+  const lines = [`busy samples: ${total} (idle ${idle}, ${((idle / (idle + total)) * 100).toFixed(0)}% of wall)`, '', 'top self time:'];
+  for (const [k, h] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(h)}  ${k}`);
+  lines.push('', 'self time by source:');
+  for (const [k, h] of [...bySource].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${pct(h)}  ${k}`);
+  return lines.join('\n');
+}
+
+async function profileManifests(o: Options, tmp: TempDir, stops: Array<() => Promise<void>>): Promise<void> {
+  const img = await makeBusyboxImage(join(tmp.path, 'small'), { seed: 'bench-small' });
+  const bgDir = join(tmp.path, 'bg');
+  await mkdir(bgDir);
+  const dataDir = join(bgDir, 'data');
+  let bg = await startBuildGrid(bgDir, dataDir);
+  let stopBg = () => bg.daemon.stop(10_000);
+  stops.push(() => stopBg());
+  const creds = await buildGridCredentials(bg);
+  await runOk('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `admin:${creds.adminToken}`, `oci:${img.layoutDir}:latest`, `docker://${bg.host}/${REPOS.small}:latest`]);
+  await bg.daemon.stop(10_000);
+  const seconds = o.quick ? 2 : 8;
+  for (const scheme of ['Bearer', 'Basic'] as const) {
+    const profDir = join(tmp.path, `prof-${scheme}`);
+    bg = await startBuildGrid(bgDir, dataDir, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    stopBg = () => bg.daemon.stop(10_000);
+    const auth = scheme === 'Bearer' ? `Bearer ${await fetchToken(`${bg.url}/v2/token`, bg.host, REPOS.small, creds.reader)}` : basicHeader(creds.reader);
+    const url = `${bg.url}/v2/${REPOS.small}/manifests/latest`;
+    const headers = { Accept: OCI_MANIFEST, Authorization: auth };
+    await expect200(url, headers, 'manifest');
+    await wrk(url, headers, 64, 1);
+    const w = await wrk(url, headers, 64, seconds);
+    await bg.daemon.stop(30_000); // SIGTERM → process.exit → the profile is written
+    const files = (await readdir(profDir).catch(() => [])).filter((f) => f.endsWith('.cpuprofile'));
+    process.stdout.write(`\n### BuildGrid manifest GET, ${scheme}, 64 connections: ${Math.round(w.rps)} req/s (latency avg ${w.latencyAvg}, ${w.non2xx} non-2xx)\n\n`);
+    if (!files.length) {
+      process.stdout.write('(no .cpuprofile written — did the server exit through process.exit?)\n');
+      continue;
+    }
+    const prof = JSON.parse(await readFile(join(profDir, files[0]!), 'utf8')) as { nodes: ProfileNode[] };
+    process.stdout.write('```\n' + summarizeProfile(prof) + '\n```\n');
+    if (o.keep) log(`profile: ${join(profDir, files[0]!)}`);
+  }
+}
+
+// Run only when executed directly (a test may import the helpers).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}
