@@ -643,26 +643,43 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
 
-/** Top self-time frames of a .cpuprofile, plus time grouped by source (package / node internals / src file). */
-export function summarizeProfile(profile: { nodes: ProfileNode[] }, top = 25): string {
+interface CpuProfile { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] }
+
+/**
+ * Top self-time frames of a .cpuprofile, plus self time grouped by source (npm package / node internals / src file).
+ * `lastSeconds` keeps only the samples of the final seconds of the profile (the load run; skips start-up and seeding).
+ * Native code (better-sqlite3, crypto, syscalls) shows up under the JS frame that called it.
+ */
+export function summarizeProfile(profile: CpuProfile, top = 25, lastSeconds?: number): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const hits = new Map<number, number>();
+  if (profile.samples && profile.timeDeltas && lastSeconds !== undefined) {
+    const times: number[] = [];
+    let t = 0;
+    for (const d of profile.timeDeltas) times.push((t += d));
+    const from = t - lastSeconds * 1e6;
+    profile.samples.forEach((id, i) => {
+      if (times[i]! >= from) hits.set(id, (hits.get(id) ?? 0) + 1);
+    });
+  } else {
+    for (const n of profile.nodes) if (n.hitCount) hits.set(n.id, n.hitCount);
+  }
   const self = new Map<string, number>();
   const bySource = new Map<string, number>();
   let total = 0;
   let idle = 0;
-  for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
-    if (!hits) continue;
-    const f = n.callFrame;
+  for (const [id, h] of hits) {
+    const f = byId.get(id)!.callFrame;
     if (f.functionName === '(idle)') {
-      idle += hits;
+      idle += h;
       continue;
     }
-    total += hits;
+    total += h;
     const url = f.url.replace(/^file:\/\//, '').replace(ROOT + '/', '');
     const key = `${f.functionName || '(anonymous)'}  ${url ? `${url}:${f.lineNumber + 1}` : ''}`;
-    self.set(key, (self.get(key) ?? 0) + hits);
+    self.set(key, (self.get(key) ?? 0) + h);
     const src = !url ? f.functionName : url.startsWith('node:') ? url.replace(/^(node:internal\/[^/]+).*/, '$1') : url.includes('node_modules/') ? `npm:${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)![1]}` : url;
-    bySource.set(src, (bySource.get(src) ?? 0) + hits);
+    bySource.set(src, (bySource.get(src) ?? 0) + h);
   }
   const pct = (h: number) => `${((h / total) * 100).toFixed(1).padStart(5)}%`;
   const lines = [`busy samples: ${total} (idle ${idle}, ${((idle / (idle + total)) * 100).toFixed(0)}% of wall)`, '', 'top self time:'];
@@ -701,8 +718,8 @@ async function profileManifests(o: Options, tmp: TempDir, stops: Array<() => Pro
       process.stdout.write('(no .cpuprofile written — did the server exit through process.exit?)\n');
       continue;
     }
-    const prof = JSON.parse(await readFile(join(profDir, files[0]!), 'utf8')) as { nodes: ProfileNode[] };
-    process.stdout.write('```\n' + summarizeProfile(prof) + '\n```\n');
+    const prof = JSON.parse(await readFile(join(profDir, files[0]!), 'utf8')) as CpuProfile;
+    process.stdout.write('```\n' + summarizeProfile(prof, 25, seconds) + '\n```\n');
     if (o.keep) log(`profile: ${join(profDir, files[0]!)}`);
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseRepositoryName, isTag } from '../../core/reference.ts';
-import { readImageSource } from '../../oci/layout.ts';
+import { readImageSource, type ImageSource } from '../../oci/layout.ts';
 import { RegistryClient } from '../../oci/client.ts';
 import { currentLogin } from '../client.ts';
 import { CliError, emit, progressBar } from '../output.ts';
@@ -30,13 +30,23 @@ export function registerImportCommand(program: Command): void {
     .action(action(async (source: string, target: string, opts: { json?: boolean }) => {
       const { repository, tag } = parseTarget(target);
       const login = currentLogin();
-      let image;
+      let image: ImageSource;
       try {
         image = await readImageSource(source);
       } catch (err) {
         throw new CliError((err as Error).message, 'pass a directory made by `skopeo copy … oci:DIR`/umoci, or a tar made by `docker save`');
       }
       try {
+        await push();
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (/DENIED/.test(msg)) throw new CliError(msg, 'only administrators can import base images; everyone else gets images by building from git');
+        if (/UNAUTHORIZED/.test(msg)) throw new CliError(msg, 'log in again with `buildgrid login`');
+        throw err;
+      } finally {
+        await image.close?.();
+      }
+      async function push(): Promise<void> {
         const client = new RegistryClient({ baseUrl: login.server, username: 'buildgrid', password: login.token });
         const total = image.blobs.reduce((s, b) => s + b.size, 0);
         const bar = opts.json ? null : progressBar(`Importing ${repository}:${tag}`, total);
@@ -52,8 +62,6 @@ export function registerImportCommand(program: Command): void {
         emit(opts, { repository, tag, digest: image.topDigest, bytes: total, image: `${host}/${repository}:${tag}` }, () => {
           console.log(`Imported ${host}/${repository}:${tag}\nDigest: ${image.topDigest}`);
         });
-      } finally {
-        await image.close?.();
       }
     }));
 }
