@@ -15,7 +15,7 @@
 // within each row (sample 1 of A, B, C, then sample 2 …) so slow drift hits every column alike.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -189,11 +189,17 @@ function basicHeader(c: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
-/** A bare static file server over `root` (GET /<name>): nginx with sendfile when installed, else a node server. */
-async function startBareServer(dir: string, root: string): Promise<{ url: string; kind: string; stop(): Promise<void> }> {
+/**
+ * A bare static file server over `root`, as the upper bound for blob GETs. With nginx: one process, two locations over
+ * the same files — /sendfile/ (sendfile on) and /buffered/ (sendfile off, 2 × 1 MiB output buffers). Neither always
+ * wins: on this VM loopback sendfile measured ~0.8 GB/s against ~2.2 GB/s for buffered reads, elsewhere sendfile is
+ * usually faster. Each blob sample runs both and keeps the faster. Without nginx: a node server with 1 MiB
+ * fs.createReadStream chunks.
+ */
+async function startBareServer(dir: string, root: string): Promise<{ urls: string[]; kind: string; stop(): Promise<void> }> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const nginx = which('nginx') ?? (which('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null);
+  const nginx = which('nginx') ?? which('/usr/sbin/nginx');
   if (nginx) {
     const conf = join(dir, 'nginx.conf');
     const tmpPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${join(dir, k)};`).join(' ');
@@ -201,14 +207,20 @@ async function startBareServer(dir: string, root: string): Promise<{ url: string
       conf,
       `user root; worker_processes auto; daemon off; pid ${join(dir, 'nginx.pid')}; error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 1024; }
-http { access_log off; sendfile on; tcp_nopush on; default_type application/octet-stream; ${tmpPaths}
-  server { listen 127.0.0.1:${port}; root ${root}; } }
+http { access_log off; default_type application/octet-stream; ${tmpPaths}
+  server { listen 127.0.0.1:${port};
+    location /sendfile/ { alias ${root}/; sendfile on; tcp_nopush on; }
+    location /buffered/ { alias ${root}/; sendfile off; output_buffers 2 1m; } } }
 `,
     );
     const version = (await run(nginx, ['-v'])).stderr.trim().replace(/^nginx version: /, '');
     const d = await startDaemon(nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { logFile: join(dir, 'nginx.out') });
     await waitUp(`http://127.0.0.1:${port}/`, d);
-    return { url: `http://127.0.0.1:${port}`, kind: `nginx ${version}, sendfile on, ${cpus().length} workers`, stop: () => d.stop(5_000) };
+    return {
+      urls: [`http://127.0.0.1:${port}/sendfile`, `http://127.0.0.1:${port}/buffered`],
+      kind: `${version}, ${cpus().length} workers, faster per sample of sendfile on / sendfile off with 2 × 1 MiB output_buffers`,
+      stop: () => d.stop(5_000),
+    };
   }
   const script = `
     const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
@@ -223,7 +235,7 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
     }).listen(${port}, '127.0.0.1');`;
   const d = await startDaemon(process.execPath, ['-e', script], { logFile: join(dir, 'node-bare.log') });
   await waitUp(`http://127.0.0.1:${port}/`, d);
-  return { url: `http://127.0.0.1:${port}`, kind: 'node http + fs.createReadStream (1 MiB chunks) — nginx not installed', stop: () => d.stop(5_000) };
+  return { urls: [`http://127.0.0.1:${port}`], kind: 'node http + fs.createReadStream (1 MiB chunks) — nginx not installed', stop: () => d.stop(5_000) };
 }
 
 async function waitUp(url: string, d: Daemon): Promise<void> {
@@ -311,35 +323,94 @@ function readStatusKiB(pid: number, field: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Machine-wide CPU jiffies from /proc/stat: busy = user+nice+system (irq/softirq/steal excluded), total = all. */
 function cpuTimes(): { busy: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3]! + (f[4] ?? 0);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+  return { busy: f[0]! + f[1]! + f[2]!, total: f.reduce((x, y) => x + y, 0) };
 }
 
 /**
- * The machine may be shared (other sessions run test suites on the same 2 cores). Before each sample, wait until the
- * CPUs have been ≥ 85% idle over a 250 ms window (our servers are idle between samples), for at most `maxMs`.
- * Counts the samples that had to start on a busy machine, so the report can say how noisy the run was.
+ * CPU jiffies (utime+stime+cutime+cstime) of this driver and every live descendant: the servers (started as our
+ * children), nginx workers, BuildGrid's esbuild helper, and — once reaped, through cutime — curl, wrk and skopeo.
+ * Kernel threads (children of kthreadd, e.g. ksoftirqd doing loopback network work for us) count as ours too.
  */
-const quiet = { waitedMs: 0, busyStarts: 0, samples: 0, maxMs: 8000 };
+function ourJiffies(): number {
+  const kids = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const ent of readdirSyncSafe('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${ent}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] = state (field 3)
+    const pid = Number(ent);
+    const ppid = Number(f[1]);
+    ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])); // fields 14-17
+    (kids.get(ppid) ?? kids.set(ppid, []).get(ppid)!).push(pid);
+  }
+  let sum = 0;
+  const stack = [process.pid, ...(kids.get(2) ?? [])];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    sum += ticks.get(pid) ?? 0;
+    stack.push(...(kids.get(pid) ?? []));
+  }
+  return sum;
+}
+
+function readdirSyncSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The machine may be shared: here, other sessions run test suites on the same 2 cores. Each sample therefore
+ * (1) waits (≤ `maxWaitMs`) until the CPUs were ≥ 85% idle for 250 ms, and (2) measures the CPU that processes other
+ * than ours used while it ran ("foreign" load, in cores). A sample with more than 0.2 foreign cores is repeated (at
+ * most twice, and at most `retryBudget` times per run) and the least disturbed attempt is kept.
+ */
+const noise = { samples: 0, waitedMs: 0, retries: 0, disturbed: 0, maxWaitMs: 3000, retryBudget: 40, worstForeign: 0 };
+const FOREIGN_LIMIT = 0.2;
+
 async function waitQuiet(): Promise<void> {
-  quiet.samples++;
-  if (quiet.maxMs <= 0) return;
+  if (noise.maxWaitMs <= 0) return;
   const t0 = Date.now();
   for (;;) {
     const a = cpuTimes();
     await new Promise((r) => setTimeout(r, 250));
     const b = cpuTimes();
-    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
-    if (busy <= 0.15) break;
-    if (Date.now() - t0 > quiet.maxMs) {
-      quiet.busyStarts++;
-      break;
-    }
+    if ((b.busy - a.busy) / Math.max(1, b.total - a.total) <= 0.15 || Date.now() - t0 > noise.maxWaitMs) break;
   }
-  quiet.waitedMs += Date.now() - t0;
+  noise.waitedMs += Date.now() - t0;
+}
+
+/** One sample of `measure`, with the quiet wait, foreign-load check and retries described above. */
+async function sample(measure: () => Promise<number>): Promise<number> {
+  let best: { v: number; foreign: number } | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await waitQuiet();
+    const a = cpuTimes();
+    const ourA = ourJiffies();
+    const v = await measure();
+    const b = cpuTimes();
+    const ourB = ourJiffies();
+    const elapsedPerCpu = (b.total - a.total) / cpus().length;
+    const foreign = Math.max(0, (b.busy - a.busy - (ourB - ourA)) / Math.max(1, elapsedPerCpu));
+    if (!best || foreign < best.foreign) best = { v, foreign };
+    if (foreign <= FOREIGN_LIMIT || noise.maxWaitMs <= 0 || noise.retryBudget <= 0 || attempt === 2) break;
+    noise.retryBudget--;
+    noise.retries++;
+  }
+  noise.samples++;
+  if (best!.foreign > FOREIGN_LIMIT) noise.disturbed++;
+  noise.worstForeign = Math.max(noise.worstForeign, best!.foreign);
+  return best!.v;
 }
 
 /** Resets the peak-RSS counter (VmHWM) of `pid` (Linux: write 5 to clear_refs). False when not permitted. */
@@ -450,7 +521,7 @@ async function main(): Promise<void> {
 }
 
 async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<void>>, started: number): Promise<void> {
-  quiet.maxMs = o.quick ? 0 : 8000;
+  noise.maxWaitMs = o.quick ? 0 : 3000;
   const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const loadStart = loadavg();
   const images = await buildImages(join(tmp.path, 'images'), o);
@@ -499,7 +570,20 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   // ---- blob GETs (bearer on both registries; the bare server gets the same file, no auth)
   const bigMiB = (bigLayer.size / MiB).toFixed(0);
   const blobPath = (t: Target) => `${t.url}/v2/${REPOS.big}/blobs/${bigLayer.digest}`;
-  const bareUrl = `${bare.url}/${bigLayer.digest.slice(7)}`;
+  const bareUrls = bare.urls.map((u) => `${u}/${bigLayer.digest.slice(7)}`);
+  const bareWins = new Map<string, number>();
+  /** Runs `measure` against every bare variant (each after a quiet wait); the best value counts. */
+  const bestBare = async (measure: (url: string) => Promise<number>): Promise<number> => {
+    let best = -Infinity;
+    let bestUrl = '';
+    for (const u of bareUrls) {
+      const v = await sample(() => measure(u));
+      if (v > best) [best, bestUrl] = [v, u];
+    }
+    const variant = new URL(bestUrl).pathname.split('/')[1] || 'node';
+    bareWins.set(variant, (bareWins.get(variant) ?? 0) + 1);
+    return best;
+  };
   const single: Row = { metric: `blob GET, 1 stream, ${bigMiB} MiB layer`, unit: 'MB/s', better: 'higher', bg: [], ref: [], bare: [] };
   const multi: Row = { metric: `blob GET, 8 concurrent streams, ${bigMiB} MiB layer (aggregate)`, unit: 'MB/s', better: 'higher', bg: [], ref: [], bare: [] };
   {
@@ -507,23 +591,17 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
     const hRef = { Authorization: `Bearer ${await refT.bearer(REPOS.big)}` };
     await expect200(blobPath(bgT), hBg, 'BuildGrid blob', bigLayer.digest);
     await expect200(blobPath(refT), hRef, 'distribution blob', bigLayer.digest);
-    await expect200(bareUrl, {}, 'bare blob', bigLayer.digest);
+    for (const u of bareUrls) await expect200(u, {}, 'bare blob', bigLayer.digest);
     log(`blob GET ×${R} (1 and 8 streams)`);
     for (let i = 0; i < R; i++) {
-      await waitQuiet();
-      single.bg.push((await curlOnce(blobPath(bgT), hBg, bigLayer.size)).mbps);
-      await waitQuiet();
-      single.ref.push((await curlOnce(blobPath(refT), hRef, bigLayer.size)).mbps);
-      await waitQuiet();
-      single.bare!.push((await curlOnce(bareUrl, {}, bigLayer.size)).mbps);
+      single.bg.push(await sample(async () => (await curlOnce(blobPath(bgT), hBg, bigLayer.size)).mbps));
+      single.ref.push(await sample(async () => (await curlOnce(blobPath(refT), hRef, bigLayer.size)).mbps));
+      single.bare!.push(await bestBare(async (u) => (await curlOnce(u, {}, bigLayer.size)).mbps));
     }
     for (let i = 0; i < R; i++) {
-      await waitQuiet();
-      multi.bg.push(await curlParallel(8, blobPath(bgT), hBg, bigLayer.size));
-      await waitQuiet();
-      multi.ref.push(await curlParallel(8, blobPath(refT), hRef, bigLayer.size));
-      await waitQuiet();
-      multi.bare!.push(await curlParallel(8, bareUrl, {}, bigLayer.size));
+      multi.bg.push(await sample(() => curlParallel(8, blobPath(bgT), hBg, bigLayer.size)));
+      multi.ref.push(await sample(() => curlParallel(8, blobPath(refT), hRef, bigLayer.size)));
+      multi.bare!.push(await bestBare((u) => curlParallel(8, u, {}, bigLayer.size)));
     }
     const blobAim = (bgv: number, refv: number, barev?: number) =>
       `${ok(bgv >= refv && (barev === undefined || bgv >= 0.8 * barev))} ${ratio(bgv, refv)} ref, ${barev ? `${((bgv / barev) * 100).toFixed(0)}% of bare` : ''} (aim ≥ 1× ref, ≥ 80% bare)`;
@@ -552,10 +630,11 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
       await wrk(refUrl, refHeaders, conns, 1);
       for (let i = 0; i < R; i++) {
         for (const [which_, url, headers, into] of [['BuildGrid', bgUrl, bgHeaders, row.bg], ['distribution', refUrl, refHeaders, row.ref]] as const) {
-          await waitQuiet();
-          const w = await wrk(url, headers, conns, o.wrkSeconds);
-          if (w.non2xx || w.errors) wrkNotes.push(`${which_} ${row.metric}: ${w.non2xx} non-2xx, ${w.errors} socket errors`);
-          into.push(w.non2xx ? NaN : w.rps);
+          into.push(await sample(async () => {
+            const w = await wrk(url, headers, conns, o.wrkSeconds);
+            if (w.non2xx || w.errors) wrkNotes.push(`${which_} ${row.metric}: ${w.non2xx} non-2xx, ${w.errors} socket errors`);
+            return w.non2xx ? NaN : w.rps;
+          }));
         }
       }
       rows.push(row);
@@ -580,8 +659,7 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
       for (const [t, into] of [[bgT, row.bg], [refT, row.ref]] as const) {
         const dst = join(pullDir, 'out');
         await rm(dst, { recursive: true, force: true });
-        await waitQuiet();
-        into.push(await skopeoCopy(`docker://${t.host}/${REPOS[k]}:latest`, `oci:${dst}:latest`, ['--src-tls-verify=false', '--src-creds', `${t.basic.username}:${t.basic.password}`]));
+        into.push(await sample(() => skopeoCopy(`docker://${t.host}/${REPOS[k]}:latest`, `oci:${dst}:latest`, ['--src-tls-verify=false', '--src-creds', `${t.basic.username}:${t.basic.password}`])));
       }
     }
     await rm(join(pullDir, 'out'), { recursive: true, force: true });
@@ -609,17 +687,17 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   const skopeoV = (await run('skopeo', ['--version'])).stdout.trim();
   const wrkV = (await run('wrk', ['--version'])).stdout.split('\n')[0]!.trim();
   const notes = [
-    `¹ bare file server: ${bare.kind}; serves the same layer file (blob GET rows only, no auth).`,
+    `¹ bare file server: ${bare.kind}; serves the same layer file (blob GET rows only, no auth)${bareWins.size > 1 || !bareWins.has('node') ? ` — faster variant per sample: ${[...bareWins].map(([k, v]) => `${k} ${v}×`).join(', ')}` : ''}.`,
     `Values are the median of ${R} sample${R > 1 ? 's' : ''} per cell (RSS: one reading); registries interleaved within each row. MB/s = 10⁶ bytes/s.`,
     `Blob GET: curl to /dev/null (${which('curl') ? 'curl' : ''} one process per stream; aggregate = 8 × size / wall time). Both registries with a bearer token (BuildGrid: its /v2/token; distribution: token auth with an ES256 token server).`,
     `Manifest GET: ${wrkV.replace(/ Copyright.*/, '')}, 2 threads, ${o.wrkSeconds} s per sample after a 1 s warm-up, \`Accept: ${OCI_MANIFEST}\`, tag \`latest\` of the busybox image. Bearer rows: the same token on every request. Basic rows: distribution with htpasswd (bcrypt cost 5, checked on every request); BuildGrid with ${creds.readerKind}.`,
     `Pulls: ${skopeoV}, \`skopeo copy docker://… oci:DIR\` with --src-creds (token flow on both), destination removed before each sample.`,
     `RSS: VmHWM of the server process${hwmReset ? ', reset (clear_refs 5) after seeding' : ''}; distribution = the token-auth instance that served the blob, bearer and pull rows (the htpasswd instance used for the Basic rows peaked at ${fmt(kib2mib(hwmBasicRef), 'MiB')} MiB).`,
     `Reads as: ${creds.readerKind}. Seeding: skopeo copy oci: → docker:// (BuildGrid as admin with its API token).`,
-    quiet.maxMs > 0
-      ? `Shared machine check: before each of the ${quiet.samples} samples the driver waited for ≥ 85% idle CPUs (max ${quiet.maxMs / 1000} s; ${(quiet.waitedMs / 1000).toFixed(0)} s waited in all); ${quiet.busyStarts} sample${quiet.busyStarts === 1 ? '' : 's'} had to start on a busy machine. loadavg at start ${loadStart}, at end ${loadavg()}.`
-      : `No idle-CPU wait in quick mode; loadavg at start ${loadStart}, at end ${loadavg()}.`,
-    ...(wrkNotes.length ? [`wrk reported errors (those samples count as n/a): ${wrkNotes.join('; ')}`] : []),
+    noise.maxWaitMs > 0
+      ? `Shared machine: each sample first waited (≤ ${noise.maxWaitMs / 1000} s; ${(noise.waitedMs / 1000).toFixed(0)} s in all) for ≥ 85% idle CPUs, and measured the CPU other processes used meanwhile; samples with > ${FOREIGN_LIMIT} foreign cores were re-run (${noise.retries} re-runs, the least disturbed kept). ${noise.disturbed} of ${noise.samples} kept samples still had > ${FOREIGN_LIMIT} foreign cores (worst ${noise.worstForeign.toFixed(2)}). loadavg at start ${loadStart}, at end ${loadavg()}.`
+      : `Quick mode: no idle wait, no re-runs (${noise.disturbed} of ${noise.samples} samples had > ${FOREIGN_LIMIT} cores of foreign load, worst ${noise.worstForeign.toFixed(2)}); loadavg at start ${loadStart}, at end ${loadavg()}.`,
+    ...(wrkNotes.length ? [`wrk reported errors (samples with non-2xx responses count as n/a; socket errors, i.e. timeouts, only noted): ${wrkNotes.join('; ')}`] : []),
     `Aims: every row ≥ reference; blob GET ≥ 80% of the bare server; authenticated manifest GET ≥ 5× reference.`,
   ];
   const header = `Registry benchmark${o.quick ? ' (QUICK smoke mode: small sizes, not for comparison)' : ''} — ${new Date().toISOString()}\n\n` +

@@ -22,3 +22,22 @@ export async function accountFor(metadata: Metadata, user: ApiUser, namespace: s
 export function requireAdmin(user: ApiUser): void {
   if (!user.isAdmin) throw new AppError('DENIED', 'only administrators may do this');
 }
+
+/** The application `slug` of account `namespace` when the user has `min` role there. NOT_FOUND otherwise. */
+export async function appFor(metadata: Metadata, user: ApiUser, namespace: string, slug: string, min: Role) {
+  const { account, role } = await accountFor(metadata, user, namespace, min);
+  const app = await metadata.applications.getBySlug(account.id, slug);
+  if (!app) throw new AppError('NOT_FOUND', `application ${slug} not found in ${namespace}`);
+  return { account, app, role };
+}
+
+/** The build `id` when the user may see its account (with `min` role). NOT_FOUND otherwise. */
+export async function buildFor(metadata: Metadata, user: ApiUser, id: string, min: Role) {
+  const build = await metadata.builds.get(id);
+  const account = build ? await metadata.accounts.get(build.accountId) : null;
+  if (!build || !account) throw new AppError('NOT_FOUND', `build ${id} not found`);
+  const m = await metadata.memberships.get(account.id, user.id);
+  if (!m && !user.isAdmin) throw new AppError('NOT_FOUND', `build ${id} not found`);
+  if (!user.isAdmin && RANK[m!.role] < RANK[min]) throw new AppError('DENIED', `this needs the ${min} role in ${account.namespace}; you are ${m!.role}. Ask an owner.`);
+  return { build, account };
+}

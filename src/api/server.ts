@@ -7,6 +7,9 @@ import { registerSessionRoutes } from './routes/session.ts';
 import { registerAccountRoutes } from './routes/accounts.ts';
 import { registerCredentialRoutes } from './routes/credentials.ts';
 import { registerRepositoryRoutes } from './routes/repositories.ts';
+import { registerAppRoutes } from './routes/apps.ts';
+import { registerBuildRoutes } from './routes/builds.ts';
+import { registerTimelineRoutes } from './routes/timeline.ts';
 
 export type { ApiDeps, ApiUser, TypedApi } from './context.ts';
 export { requireUser } from './context.ts';
@@ -54,6 +57,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     registerAccountRoutes(typed, deps);
     registerCredentialRoutes(typed, deps);
     registerRepositoryRoutes(typed, deps);
+    registerAppRoutes(typed, deps);
+    registerBuildRoutes(typed, deps);
+    registerTimelineRoutes(typed, deps);
     scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     scope.setNotFoundHandler((req, reply) => {
       void reply.status(404).send({ error: { code: 'not_found', message: `no API route ${req.method} ${req.url}` } });

@@ -9,12 +9,13 @@ import { openMetadata, type Metadata } from '../metadata/index.ts';
 import { createFsBlobStore } from '../storage/fs-blobs.ts';
 import {
   createAuthCache, createLoginLimiter, createPeople, createRegistryAuthenticator, createAccessRules,
-  createRegistryTokens, grantedAccess, parseScope, type People,
+  createRegistryTokens, grantedAccess, parseScope, createJobTokens, type People,
 } from '../auth/index.ts';
 import { createRegistryHandler } from '../registry/server.ts';
 import { registerApi } from '../api/server.ts';
 import { createMetrics } from './metrics.ts';
 import { loadOrCreateSecretKey } from './keys.ts';
+import { createBuilds } from './builds.ts';
 import { ensureAdmin } from './bootstrap.ts';
 
 /** A running BuildGrid server. */
@@ -43,12 +44,14 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const limiter = createLoginLimiter({ maxFailuresPerMinute: config.loginFailuresPerMinute });
   const people = createPeople({ metadata, secretKey, cache, limiter });
   const rules = createAccessRules({ metadata, cache });
-  const authenticator = createRegistryAuthenticator({ metadata, limiter, cache });
+  const jobTokens = createJobTokens({ secretKey });
+  const authenticator = createRegistryAuthenticator({ metadata, limiter, cache, jobTokens });
   const tokens = createRegistryTokens({ metadata, issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
   const metrics = createMetrics();
   const service = new URL(config.publicUrl).host;
 
   await ensureAdmin({ config, metadata, people, log });
+  const builds = await createBuilds({ config, dataDir, metadata, blobs, secretKey, registryHost: service, log });
 
   const registry = createRegistryHandler({
     metadata, blobs, ingest: blobs, authenticator, rules, tokens,
@@ -69,7 +72,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const api = Fastify({
     loggerInstance: log.child({ part: 'api' }) as unknown as FastifyBaseLogger, serverFactory, bodyLimit: 1024 * 1024,
   }) as unknown as FastifyInstance;
-  await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics, ready: async () => {
+  await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics,
+    catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, ready: async () => {
     await metadata.ping();
     await blobs.stat('sha256:0000000000000000000000000000000000000000000000000000000000000000');
   } });
@@ -81,10 +85,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info({ url, publicUrl: config.publicUrl, dataDir }, `BuildGrid listening on ${url} (public URL ${config.publicUrl})`);
+  builds.start(jobTokens);
   return {
     url, port, log, metadata, people,
     async close() {
       clearInterval(sweep);
+      await builds.stop();
       await api.close();
       await metadata.close();
     },

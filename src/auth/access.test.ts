@@ -51,13 +51,18 @@ test('pull tokens pull their account only, limited to their repositories when li
   assert.deepEqual(await access.listableNamespaces(some), ['acme']);
 });
 
-test('a job may pull and push exactly its repository', async () => {
+test('a job may pull and push exactly its repository, and only pull from its pull namespaces', async () => {
   const { access } = await world();
-  const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api' };
+  const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api', pullNamespaces: [] };
   assert.equal(await acts(access, job, 'acme/web.api'), 'pull,push');
   assert.equal(await acts(access, job, 'acme/web.api2'), '');
   assert.equal(await acts(access, job, 'acme/other.repo'), '');
   assert.deepEqual(await access.listableNamespaces(job), ['acme']);
+  const wider: Principal = { kind: 'job', id: 'j2', repository: 'acme/web.api', pullNamespaces: ['acme', 'library'] };
+  assert.equal(await acts(access, wider, 'acme/other.repo'), 'pull');
+  assert.equal(await acts(access, wider, 'library/busybox'), 'pull');
+  assert.equal(await acts(access, wider, 'globex/shop.web'), '');
+  assert.deepEqual(await access.listableNamespaces(wider), ['acme', 'library']);
 });
 
 test('memberships are cached briefly, and changes through people take effect at once', async () => {

@@ -11,7 +11,7 @@ import type { AccessRules, Action, Principal } from './types.ts';
  * | admin user  | everything                                         | yes  | yes    |
  * | user        | namespaces of accounts they belong to (any role)   | no   | no     |
  * | pull token  | its account's namespace, only its list when set    | no   | no     |
- * | job         | exactly its repository                             | yes  | no     |
+ * | job         | its repository; pull-only in its pullNamespaces    | yes  | no     |
  *
  * Repositories live at `<namespace>/<name>`; a bare name without `/` is in no account's namespace.
  * A user's namespaces are cached for `cacheTtlMs` (default 2 s) because this runs on every registry request;
@@ -56,7 +56,10 @@ export function createAccessRules(opts: AccessRulesOptions): CachingAccessRules 
   async function allowed(p: Principal, name: string): Promise<readonly Action[]> {
     if (!isRepositoryName(name)) return [];
     if (p.kind === 'user' && p.isAdmin) return ALL;
-    if (p.kind === 'job') return name === p.repository ? PULL_PUSH : [];
+    if (p.kind === 'job') {
+      if (name === p.repository) return PULL_PUSH;
+      return p.pullNamespaces.includes(namespaceOf(name)) ? PULL : [];
+    }
     if (!name.includes('/')) return [];
     const ns = namespaceOf(name);
     if (p.kind === 'pull-token') {
@@ -76,7 +79,7 @@ export function createAccessRules(opts: AccessRulesOptions): CachingAccessRules 
         case 'pull-token':
           return [p.namespace];
         case 'job':
-          return [namespaceOf(p.repository)];
+          return [...new Set([namespaceOf(p.repository), ...p.pullNamespaces])].sort();
       }
     },
     invalidate() {

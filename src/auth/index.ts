@@ -14,3 +14,4 @@ export {
 } from './registry-auth.ts';
 export { createAccessRules, type AccessRulesOptions, type CachingAccessRules } from './access.ts';
 export { createRegistryTokens, grantedAccess, JWK_SETTING, parseScope, subjectOf, type RegistryTokensOptions } from './tokens.ts';
+export { createJobTokens, JOB_TOKEN_PREFIX, type JobTokens } from './job-tokens.ts';

@@ -1,5 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { hashSecret, safeEqual } from '../core/ids.ts';
+import { JOB_TOKEN_PREFIX, type JobTokens } from './job-tokens.ts';
 import type { Metadata } from '../metadata/types.ts';
 import { API_TOKEN_PREFIX, findApiToken, userPrincipal } from './api-tokens.ts';
 import { createAuthCache, ExpiringMap, type AuthCache } from './cache.ts';
@@ -22,6 +23,8 @@ export const INVALID_CREDENTIALS =
 
 export interface RegistryAuthenticatorOptions {
   metadata: Metadata;
+  /** Verifies builders' job tokens (`bgj_…`); without it they are refused. */
+  jobTokens?: JobTokens;
   limiter: LoginLimiter;
   /** Shared invalidation switch (the one given to the people service). */
   cache?: AuthCache;
@@ -69,6 +72,10 @@ export function createRegistryAuthenticator(opts: RegistryAuthenticatorOptions):
   }
 
   async function verify(username: string, password: string): Promise<Verified | null> {
+    if (password.startsWith(JOB_TOKEN_PREFIX)) {
+      const principal = opts.jobTokens?.verify(password) ?? null;
+      return principal && { principal, expiresAt: null };
+    }
     if (password.startsWith(API_TOKEN_PREFIX)) {
       const found = await findApiToken(metadata, password);
       return found && { principal: found.principal, expiresAt: expiryOf(found.apiToken.expiresAt) };

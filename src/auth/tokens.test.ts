@@ -11,7 +11,7 @@ const ISSUER = 'http://localhost:5000';
 const SERVICE = 'localhost:5000';
 const user: Principal = { kind: 'user', id: 'u1', email: 'jane@example.com', isAdmin: false };
 const pullToken: Principal = { kind: 'pull-token', id: 'p1', accountId: 'a1', namespace: 'acme', repositories: ['acme/web.api'] };
-const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api' };
+const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api', pullNamespaces: ['library'] };
 const access: AccessEntry[] = [{ type: 'repository', name: 'acme/web.api', actions: ['pull'] }];
 const unauthorized = (re?: RegExp) => (e: unknown) => isAppError(e, 'UNAUTHORIZED') && (!re || re.test((e as Error).message));
 

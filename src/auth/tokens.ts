@@ -44,7 +44,7 @@ const principalSchema = z.discriminatedUnion('kind', [
     kind: z.literal('pull-token'), id: z.string(), accountId: z.string(), namespace: z.string(),
     repositories: z.array(z.string()).nullable(),
   }),
-  z.object({ kind: z.literal('job'), id: z.string(), repository: z.string() }),
+  z.object({ kind: z.literal('job'), id: z.string(), repository: z.string(), pullNamespaces: z.array(z.string()) }),
 ]);
 
 /** The `sub` claim for a principal: `user:<id>`, `pull-token:<id>` or `job:<id>`. */

@@ -9,8 +9,11 @@ export type Action = 'pull' | 'push' | 'delete';
 export type Principal =
   | { kind: 'user'; id: string; email: string; isAdmin: boolean }
   | { kind: 'pull-token'; id: string; accountId: string; namespace: string; repositories: string[] | null }
-  /** The builder's job-scoped identity: may push/pull exactly one repository (issued by builds/, later). */
-  | { kind: 'job'; id: string; repository: string };
+  /**
+   * The builder's job-scoped identity: may push and pull exactly its build's repository, and pull (never push) from
+   * `pullNamespaces` (its account's namespace and the shared base-image namespace) to resolve FROM lines.
+   */
+  | { kind: 'job'; id: string; repository: string; pullNamespaces: string[] };
 
 /** One grant in a registry token: the Docker token spec's `access` claim entry. */
 export interface AccessEntry { type: 'repository' | 'registry'; name: string; actions: string[] }

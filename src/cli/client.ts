@@ -39,6 +39,7 @@ export async function api<T>(login: CliLogin | { server: string; token?: string 
     res = await fetch(`${login.server}/api/v1${path}`, {
       method,
       headers: {
+        'X-BuildGrid-Client': 'cli',
         ...(login.token ? { Authorization: `Bearer ${login.token}` } : {}),
         ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
       },

@@ -6,6 +6,8 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerPeopleCommands } from './commands/people.ts';
 import { registerTokenCommands } from './commands/tokens.ts';
 import { registerImportCommand } from './commands/import.ts';
+import { registerAppCommands } from './commands/apps.ts';
+import { registerBuildCommands } from './commands/builds.ts';
 
 const program = new Command('buildgrid')
   .description('BuildGrid: every git commit becomes an image; pull it with any Docker-compatible client')
@@ -16,5 +18,7 @@ registerServeCommand(program);
 registerPeopleCommands(program);
 registerTokenCommands(program);
 registerImportCommand(program);
+registerAppCommands(program);
+registerBuildCommands(program);
 
 await program.parseAsync(process.argv);

@@ -31,6 +31,22 @@ export const configSchema = z
       .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
       .transform((v) => v === true || v === 'true' || v === '1')
       .default(false),
+    /** Builds run at once in this process (default: one per CPU core); 0 = no in-process workers. */
+    buildConcurrency: z.coerce.number().int().min(0).max(64).optional(),
+    /** A build running longer than this fails. */
+    buildTimeoutMinutes: z.coerce.number().min(1).max(24 * 60).default(30),
+    /** How often a running build proves it is alive. */
+    buildHeartbeatSeconds: z.coerce.number().min(0.2).max(300).default(5),
+    /** A running build whose heartbeat is older than this is reclaimed (retried once, then failed). */
+    buildStaleSeconds: z.coerce.number().min(1).max(3600).default(30),
+    /** Build engine: buildah (daemonless, default) or docker (a Docker Engine at dockerHost). */
+    buildEngine: z.enum(['buildah', 'docker']).default('buildah'),
+    /** Docker Engine socket for buildEngine=docker, e.g. unix:///var/run/docker.sock. */
+    dockerHost: z.string().optional(),
+    /** Namespaces every build may pull base images from (FROM), comma-separated in the environment. */
+    baseNamespaces: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))]).default(['library']),
+    /** Largest stored build log, bytes; later output is replaced by a truncation mark. */
+    logMaxBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
     /** pino log level. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

@@ -10,6 +10,7 @@ import {
   type Database, type MetadataOptions,
 } from './index.ts';
 import { sqliteKysely } from './sqlite-dialect.ts';
+import { buildInput, commitOf, seed } from './suite-fixtures.ts';
 import { digestOf, rejectsWith } from './suite-helpers.ts';
 import { runMetadataSuite } from './suite.ts';
 
@@ -22,7 +23,13 @@ after(() => {
   assert.equal(existsSync(dir), false, 'temporary databases are removed');
 });
 
-runMetadataSuite('sqlite file', () => openSqlite({ path: freshPath() }));
+runMetadataSuite('sqlite file', () => openSqlite({ path: freshPath() }), {
+  async openTwins() {
+    const path = freshPath();
+    const first = await openSqlite({ path });
+    return [first, await openSqlite({ path })];
+  },
+});
 runMetadataSuite('sqlite :memory:', () => openMetadata({ kind: 'sqlite', path: ':memory:' }));
 
 /** Runs `fn` with a raw better-sqlite3 handle (and Kysely over it) on `path`, closing both afterwards. */
@@ -133,5 +140,57 @@ describe('sqlite store', () => {
       assert.match(referrers, /USING INDEX manifests_subject/);
       await m.close();
     });
+  });
+  test('queue, lookup and timeline queries are served by their indexes', async () => {
+    await withRaw(':memory:', async (raw) => {
+      const seen: { sql: string; parameters: readonly unknown[] }[] = [];
+      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), log: (e) => void seen.push(e.query) });
+      await migrateToLatest(db);
+      const m = createMetadata(db);
+      const s = await seed(m);
+      await m.builds.create(buildInput(s));
+      /** The plan of the first query `call` runs whose SQL matches `pick`. */
+      const planOf = async (call: () => Promise<unknown>, pick: RegExp): Promise<string> => {
+        seen.length = 0;
+        await call();
+        const q = seen.find((x) => pick.test(x.sql));
+        assert.ok(q, `no query matching ${pick} in: ${seen.map((x) => x.sql).join(' | ')}`);
+        const rows = raw.prepare(`explain query plan ${q.sql}`).all(...q.parameters) as { detail: string }[];
+        return rows.map((row) => row.detail).join('; ');
+      };
+      const select = /^select .* from "builds" where "status" = \?/;
+      assert.match(await planOf(() => m.builds.claim('w1'), select), /USING (COVERING )?INDEX builds_claim/);
+      assert.doesNotMatch(await planOf(() => m.builds.claim('w1'), select), /TEMP B-TREE/, 'no sort: the index is in claim order');
+      assert.match(await planOf(() => m.builds.reclaimStale(new Date().toISOString(), 'x'), /^select/), /USING INDEX builds_claim/);
+      assert.match(await planOf(() => m.builds.findSucceeded(s.api.id, commitOf('a')), /^select/), /USING INDEX builds_service_commit/);
+      const active = await planOf(() => m.builds.findActive(s.api.id, commitOf('a'), 'main'), /^select/);
+      assert.match(active, /USING INDEX builds_active/);
+      assert.doesNotMatch(active, /TEMP B-TREE/);
+      assert.match(await planOf(() => m.builds.list({ applicationId: s.applicationId, limit: 10 }), /^select/), /USING INDEX builds_application_created/);
+      assert.match(await planOf(() => m.events.list({ afterSeq: 0, applicationId: s.applicationId, limit: 10 }), /^select/), /USING (COVERING )?INDEX events_application/);
+      assert.match(await planOf(() => m.events.list({ afterSeq: 0, accountId: s.accountId, limit: 10 }), /^select/), /USING (COVERING )?INDEX events_account/);
+      assert.match(await planOf(() => m.deployments.listRunning(), /^select/), /USING INDEX deployments_running/);
+      await m.close();
+    });
+  });
+
+  test('two stores on one file in this process write concurrently without SQLITE_BUSY', async () => {
+    const path = freshPath();
+    const a = await openSqlite({ path });
+    const b = await openSqlite({ path });
+    try {
+      const r = await a.repositories.ensure('acme/a');
+      const put = (m: typeof a, i: number) => m.manifests.put({
+        repositoryId: r.id, digest: digestOf(i.toString(16)), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1,
+        artifactType: null, subject: null, annotations: null, blobs: [digestOf('f')], children: [],
+      });
+      const started = Date.now();
+      await Promise.all(Array.from({ length: 8 }, (_, i) => put(i % 2 ? a : b, i)));
+      assert.ok(Date.now() - started < 2000, 'no busy-timeout wait');
+      assert.notEqual(await b.manifests.get(r.id, digestOf('7')), null);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

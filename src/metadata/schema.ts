@@ -1,4 +1,7 @@
 import type { Digest } from '../core/digest.ts';
+import type { BuildsTables } from './schema-builds.ts';
+
+export type * from './schema-builds.ts';
 
 /**
  * Kysely table types for the metadata store, shared by every dialect (SQLite now, PostgreSQL later).
@@ -12,7 +15,7 @@ import type { Digest } from '../core/digest.ts';
  * - `name` columns that are listed in order (repositories, tags) must compare bytewise: SQLite's default BINARY
  *   collation does; PostgreSQL needs `COLLATE "C"` (see migrations/dialect.ts).
  */
-export interface Database {
+export interface Database extends BuildsTables {
   accounts: AccountsTable;
   users: UsersTable;
   memberships: MembershipsTable;

@@ -1,8 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import { accountsRepo } from './accounts.ts';
+import { applicationsRepo } from './applications.ts';
+import { buildsRepo } from './builds.ts';
+import { deploymentsRepo } from './deployments.ts';
+import { eventsRepo } from './events.ts';
 import { manifestsRepo } from './manifests.ts';
 import { membershipsRepo } from './memberships.ts';
 import { repositoriesRepo } from './repositories.ts';
+import { servicesRepo } from './services.ts';
 import type { Database } from './schema.ts';
 import { settingsRepo } from './settings.ts';
 import { tagsRepo } from './tags.ts';
@@ -27,6 +32,11 @@ export function createMetadata(db: Kysely<Database>): Metadata {
     manifests: manifestsRepo(db),
     tags: tagsRepo(db),
     settings: settingsRepo(db),
+    applications: applicationsRepo(db),
+    services: servicesRepo(db),
+    builds: buildsRepo(db),
+    deployments: deploymentsRepo(db),
+    events: eventsRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -5,6 +5,9 @@ import type { Metadata } from './types.ts';
 /** Opens a fresh, empty, migrated store; each test closes the store it opened. */
 export type OpenStore = () => Promise<Metadata>;
 
+/** Opens two separate stores (own connections) over one fresh, migrated database; each test closes both. */
+export type OpenTwins = () => Promise<[Metadata, Metadata]>;
+
 /** Runs `fn` against a fresh store and closes it afterwards, even when `fn` throws. */
 export async function withStore(open: OpenStore, fn: (m: Metadata) => Promise<void>): Promise<void> {
   const m = await open();

@@ -1,16 +1,25 @@
 import { describe, test } from 'node:test';
+import { appsSuite } from './suite-apps.ts';
+import { buildsSuite } from './suite-builds.ts';
+import type { OpenStore, OpenTwins } from './suite-helpers.ts';
 import { peopleSuite } from './suite-people.ts';
-import type { OpenStore } from './suite-helpers.ts';
+import { queueSuite } from './suite-queue.ts';
 import { registrySuite } from './suite-registry.ts';
 
-export type { OpenStore } from './suite-helpers.ts';
+export type { OpenStore, OpenTwins } from './suite-helpers.ts';
+
+/** What a backend can additionally do for the suite. */
+export interface SuiteOptions {
+  /** Two stores over one database, for cross-connection concurrency tests (skipped when absent, e.g. :memory:). */
+  openTwins?: OpenTwins;
+}
 
 /**
  * The backend-independent contract tests for Metadata. Every backend runs exactly this suite (SQLite file and
  * :memory: in metadata.test.ts; PostgreSQL later), so behaviour cannot drift between them. `open` must return a
  * fresh, empty, migrated store on every call.
  */
-export function runMetadataSuite(name: string, open: OpenStore): void {
+export function runMetadataSuite(name: string, open: OpenStore, opts: SuiteOptions = {}): void {
   describe(`metadata contract: ${name}`, () => {
     test('ping answers and close is idempotent', async () => {
       const m = await open();
@@ -20,5 +29,8 @@ export function runMetadataSuite(name: string, open: OpenStore): void {
     });
     peopleSuite(open);
     registrySuite(open);
+    appsSuite(open);
+    buildsSuite(open);
+    queueSuite(open, opts.openTwins);
   });
 }

@@ -1,4 +1,7 @@
 import type { Digest } from '../core/digest.ts';
+import type { ApplicationsRepo, BuildsRepo, DeploymentsRepo, EventsRepo, ServicesRepo } from './builds-types.ts';
+
+export * from './builds-types.ts';
 
 /**
  * Small repository interfaces per aggregate. Implementations: sqlite/ (embedded default) and, later, postgres/.
@@ -122,6 +125,11 @@ export interface SettingsRepo {
 
 /** The whole metadata store. */
 export interface Metadata {
+  readonly applications: ApplicationsRepo;
+  readonly services: ServicesRepo;
+  readonly builds: BuildsRepo;
+  readonly deployments: DeploymentsRepo;
+  readonly events: EventsRepo;
   readonly accounts: AccountsRepo;
   readonly users: UsersRepo;
   readonly memberships: MembershipsRepo;

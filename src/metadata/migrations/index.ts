@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import { m0001_initial } from './0001_initial.ts';
+import { m0002_builds } from './0002_builds.ts';
 
 /**
  * Every migration, by name. Names are numbered and applied in lexical order; migrations are forward-only (no
@@ -8,4 +9,5 @@ import { m0001_initial } from './0001_initial.ts';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': m0001_initial,
+  '0002_builds': m0002_builds,
 });

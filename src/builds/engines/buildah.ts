@@ -1,0 +1,489 @@
+// The buildah build engine (default, daemonless): `buildah bud` into a per-service storage root that doubles as the
+// layer cache, then `buildah push` to the BuildGrid registry.
+//
+// Layout under workDir (one engine instance per workDir; the serialization of builds is in-process):
+//   cache/<cacheKey>/root, runroot   buildah storage of one service (images = the layer cache)
+//   cache/<cacheKey>/bic             containers/image blob-info cache (see "Host isolation")
+//   cache/<cacheKey>/driver          storage driver the root was made with (a mismatch wipes the cache)
+//   cache/<cacheKey>/last-used       touched by every build (pruneCaches uses its mtime)
+//   builds/<buildId>-<rand>/         per build, removed afterwards: auth.json (0600), registries.conf,
+//                                    containers.conf, storage.conf, policy.json, tmp/ (TMPDIR), home/ (HOME), digest
+//
+// Host isolation — nothing of the host's container configuration is used or written:
+//   - CONTAINERS_CONF / CONTAINERS_STORAGE_CONF / CONTAINERS_REGISTRIES_CONF point at generated files; HOME, TMPDIR
+//     are private; DOCKER_CONFIG, BUILDAH_*, STORAGE_* and XDG_* variables are removed; the signature policy is a
+//     generated insecureAcceptAnything policy.json (passed with --signature-policy).
+//   - containers.conf sets network_config_dir (buildah 1.28 otherwise creates /etc/containers/networks/netavark.lock).
+//   - Credentials live only in the per-build auth file (REGISTRY_AUTH_FILE + --authfile), scoped to the target
+//     registry host — never on the command line (argv is world-readable in /proc) and never sent to other registries
+//     a FROM line may name. /root/.docker and /run/containers/0/auth.json are never read or written.
+//   - buildah 1.28 ignores TMPDIR for some temporary files (/var/tmp), always writes its blob-info cache to
+//     /var/lib/containers/cache when root, and always reads the short-name alias drop-ins of
+//     /etc/containers/registries.conf.d (so `FROM busybox` would be resolved to docker.io). When `unshare` and
+//     `mount` are available and we are root (default `mountNamespace: 'auto'`), buildah therefore runs in a private
+//     mount namespace (`unshare -m`) in which those three paths are bind-mounted over with private directories.
+//     Bonus: everything buildah mounts (overlay layers of a RUN) disappears with the namespace, even after SIGKILL.
+//     Without it those host paths are used as buildah normally does (logged once by check()).
+//
+// Image format: `--format docker` (Docker schema 2 manifest + config). Docker ≥ 20.10 pulls OCI images too, but only
+// the Docker format keeps HEALTHCHECK, ONBUILD and SHELL (buildah drops them with a warning in OCI format), and it is
+// what the docker engine produces, so images do not depend on the engine.
+//
+// Pull policy: `--pull=true` (buildah 1.28's "if newer"): a FROM image is re-downloaded only when the registry has a
+// different manifest for the tag, so layer-cache hits survive while updated base images are picked up.
+
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access, chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AppError } from '../../core/errors.ts';
+import { isDigest, type Digest } from '../../core/digest.ts';
+import type { BuildEngine, EngineRequest, EngineResult } from '../types.ts';
+import { KeyedLock, removeTree, safeSegment } from './fsutil.ts';
+import { childEnv, isCancelled, runProcess, type ProcessResult, type RunProcessOptions } from './process.ts';
+
+export type StorageDriver = 'vfs' | 'overlay';
+
+export interface BuildahEngineOptions {
+  /** Directory for caches and per-build files (created if missing). Must be on a local filesystem, not on overlayfs when using overlay. */
+  workDir: string;
+  /** Default: 'overlay' if a probe (a real overlay mount in workDir) works here, else 'vfs'. */
+  storageDriver?: StorageDriver;
+  /** Only chroot isolation is supported (no runc/crun or user namespaces needed; RUN shares the host network). */
+  isolation?: 'chroot';
+  /** buildah binary. Default 'buildah' (from PATH). */
+  buildah?: string;
+  /** Run buildah in a private mount namespace (see the file comment). Default 'auto' (when root and unshare exists). */
+  mountNamespace?: boolean | 'auto';
+  /**
+   * registries.conf `unqualified-search-registries`: where short names in FROM lines are looked up. Default [] (a
+   * short name fails with a clear message instead of reaching for docker.io); ['docker.io'] behaves like Docker.
+   */
+  unqualifiedSearchRegistries?: string[];
+  /** Kill a build (bud + push) that takes longer than this. Default 2 h. */
+  buildTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when a build is cancelled. Default 2 000 ms. */
+  killGraceMs?: number;
+}
+
+export interface BuildahEngine extends BuildEngine {
+  readonly name: 'buildah';
+  /** The storage driver builds use (probing it on first call when not configured). */
+  storageDriver(): Promise<StorageDriver>;
+  /** Whether buildah runs in a private mount namespace (decided by check() / the first build). */
+  usesMountNamespace(): Promise<boolean>;
+  /** Directory of the layer cache of `cacheKey` (it may not exist yet). */
+  cacheDir(cacheKey: string): string;
+  /**
+   * Deletes the layer cache of one service. Waits for a running build of the same key to finish first; the next
+   * build of that key starts from scratch.
+   */
+  pruneCache(cacheKey: string): Promise<void>;
+  /** Deletes every layer cache not used by a build for `unusedForMs` (skips keys with a build running or queued). Returns the keys' directory names removed. */
+  pruneCaches(opts: { unusedForMs: number }): Promise<string[]>;
+}
+
+/** The local name a build is tagged with before it is pushed. */
+export const BUILD_TAG_REPO = 'localhost/buildgrid-build';
+
+/**
+ * Creates the buildah engine.
+ * Contract of buildAndPush (beyond BuildEngine's): builds of the same cacheKey run one at a time in this process
+ * (FIFO), different keys in parallel; every line of buildah's output goes to `req.log` (the registry password
+ * redacted); `onPhase('pushing')` is called once the image is built; on success the local tag is removed (the cached
+ * intermediate images stay) and the manifest digest written by `buildah push --digestfile` is returned.
+ * Failures: AppError INVALID "build failed: <buildah's error line>" (a RUN failing, a bad Dockerfile, a FROM that
+ * cannot be pulled), "push failed: …", "build cancelled" (signal; buildah and every RUN process are killed and
+ * their containers removed before the promise settles), "build timed out …".
+ */
+export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
+  if (opts.isolation && opts.isolation !== 'chroot') throw new AppError('INVALID', `unsupported buildah isolation "${String(opts.isolation)}" (only chroot)`);
+  const workDir = resolve(opts.workDir);
+  const buildah = opts.buildah ?? 'buildah';
+  const lock = new KeyedLock();
+  const activeBuildDirs = new Set<string>();
+  let driverP: Promise<StorageDriver> | undefined;
+  let nsP: Promise<boolean> | undefined;
+  let versionP: Promise<string> | undefined;
+
+  const cacheDir = (key: string): string => join(workDir, 'cache', safeSegment(key));
+
+  /** `buildah --version`, memoized; a missing binary is an actionable error. */
+  const version = (): Promise<string> => {
+    versionP ??= runProcess(buildah, ['--version'], { timeoutMs: 30_000, what: 'buildah --version' })
+      .then((r) => {
+        if (r.code !== 0) throw new AppError('INVALID', `buildah does not work here (buildah --version: ${r.tail.join(' ').trim()}); install buildah: apt-get install buildah`);
+        return r.tail.join(' ').trim();
+      })
+      .catch((e: unknown) => {
+        versionP = undefined;
+        if (e instanceof AppError && /command not found/.test(e.message)) {
+          throw new AppError('INVALID', `buildah is not installed (${buildah} not found): install buildah: apt-get install buildah`);
+        }
+        throw e;
+      });
+    return versionP;
+  };
+
+  /** Whether to wrap buildah in `unshare -m` (probed once: the wrapper must actually work). */
+  const useNamespace = (): Promise<boolean> => {
+    nsP ??= (async () => {
+      const mode = opts.mountNamespace ?? 'auto';
+      if (mode === false) return false;
+      const root = typeof process.getuid === 'function' && process.getuid() === 0;
+      const ok = root && (await onPath('unshare')) && (await onPath('mount'));
+      if (!ok) {
+        if (mode === true) throw new AppError('INVALID', 'buildah mountNamespace requires root and util-linux (unshare, mount)');
+        return false;
+      }
+      const probeDir = join(workDir, 'builds', `ns-probe-${randomBytes(4).toString('hex')}`);
+      await mkdir(join(probeDir, 'bic'), { recursive: true });
+      await mkdir(join(probeDir, 'tmp'), { recursive: true });
+      await mkdir(join(probeDir, 'regd'), { recursive: true });
+      try {
+        const r = await runProcess('unshare', [...nsPrefix(probeDir), 'true'], { timeoutMs: 30_000, what: 'unshare' });
+        if (r.code !== 0 && mode === true) throw new AppError('INVALID', `cannot create a mount namespace for buildah: ${r.tail.join(' ')}`);
+        return r.code === 0;
+      } finally {
+        await removeTree(probeDir);
+      }
+    })().catch((e: unknown) => {
+      nsP = undefined;
+      throw e;
+    });
+    return nsP;
+  };
+
+  /** The argv prefix running a command inside the private mount namespace (dirs below `dir`: bic, tmp, regd). */
+  const nsPrefix = (dir: string): string[] => [
+    '--mount', '--propagation', 'private', '--', 'sh', '-c', NS_SCRIPT, 'buildgrid-ns', join(dir, 'bic'), join(dir, 'tmp'), join(dir, 'regd'),
+  ];
+
+  /** Storage driver: configured, else overlay if a real overlay mount works in workDir, else vfs. Memoized. */
+  const storageDriver = (): Promise<StorageDriver> => {
+    if (opts.storageDriver) return Promise.resolve(opts.storageDriver);
+    driverP ??= (async () => {
+      await version();
+      const ns = await useNamespace();
+      const probe = join(workDir, 'builds', `driver-probe-${randomBytes(4).toString('hex')}`);
+      const env = await writeConfigs(probe, 'overlay', { registry: null, insecure: false, credentials: null, search: [] });
+      await mkdir(join(probe, 'bic'), { recursive: true });
+      await mkdir(join(probe, 'regd'), { recursive: true });
+      const store = ['--root', join(probe, 'root'), '--runroot', join(probe, 'runroot'), '--storage-driver', 'overlay'];
+      const run = (args: string[]): Promise<ProcessResult> => {
+        const [cmd, argv] = ns ? ['unshare', [...nsPrefix(probe), buildah, ...store, ...args]] : [buildah, [...store, ...args]];
+        return runProcess(cmd, argv, { env, timeoutMs: 60_000, what: `buildah ${args[0]}` });
+      };
+      try {
+        // A container on a fresh (empty) layer and a real mount of it: exactly what a RUN step needs.
+        const from = await run(['from', '--name', 'probe', '--signature-policy', join(probe, 'policy.json'), 'scratch']);
+        if (from.code !== 0) return 'vfs';
+        const m = await run(['mount', 'probe']);
+        if (m.code !== 0) return 'vfs';
+        await run(['umount', 'probe']);
+        await run(['rm', 'probe']);
+        return 'overlay';
+      } finally {
+        await removeTree(probe);
+      }
+    })().catch((e: unknown) => {
+      driverP = undefined;
+      throw e;
+    });
+    return driverP;
+  };
+
+  /** Runs buildah against the storage of `cacheDir` (inside the namespace when enabled). */
+  const buildahIn = async (
+    dirs: { cache: string; build: string },
+    args: string[],
+    ro: Omit<RunProcessOptions, 'env'> & { env: NodeJS.ProcessEnv },
+  ): Promise<ProcessResult> => {
+    const driver = await storageDriver();
+    const store = ['--root', join(dirs.cache, 'root'), '--runroot', join(dirs.cache, 'runroot'), '--storage-driver', driver];
+    if (await useNamespace()) {
+      return runProcess('unshare', [
+        '--mount', '--propagation', 'private', '--', 'sh', '-c', NS_SCRIPT, 'buildgrid-ns',
+        join(dirs.cache, 'bic'), join(dirs.build, 'tmp'), join(dirs.build, 'regd'),
+        buildah, ...store, ...args,
+      ], ro);
+    }
+    return runProcess(buildah, [...store, ...args], ro);
+  };
+
+  /**
+   * Removes what an interrupted build of this cache may have left: working containers and images still tagged
+   * `localhost/buildgrid-build:*`. Cheap (two buildah calls); runs before every build and after a failed one.
+   */
+  const janitor = async (dirs: { cache: string; build: string }, env: NodeJS.ProcessEnv, log?: (l: string) => void): Promise<void> => {
+    const quiet = { env, timeoutMs: 120_000, tailLines: 20 };
+    const rm = await buildahIn(dirs, ['rm', '--all'], { ...quiet, what: 'buildah rm' });
+    if (rm.code !== 0) log?.(`[buildgrid] warning: removing leftover build containers failed: ${rm.tail.join(' ').trim()}`);
+    const lines: string[] = [];
+    const ls = await buildahIn(dirs, ['images', '--json'], { ...quiet, what: 'buildah images', tailLines: 1, onLine: (l) => lines.push(l) });
+    if (ls.code !== 0) return;
+    let images: Array<{ names?: string[] | null }> = [];
+    try {
+      images = JSON.parse(lines.join('\n') || '[]') as typeof images;
+    } catch {
+      return;
+    }
+    const stale = images.flatMap((i) => i.names ?? []).filter((n) => n.startsWith(`${BUILD_TAG_REPO}:`));
+    if (stale.length > 0) {
+      const r = await buildahIn(dirs, ['rmi', ...stale], { ...quiet, what: 'buildah rmi' });
+      if (r.code !== 0) log?.(`[buildgrid] warning: removing leftover build images failed: ${r.tail.join(' ').trim()}`);
+    }
+  };
+
+  /** Makes sure the cache dir exists and was made with `driver` (wipes it otherwise). */
+  const prepareCache = async (dir: string, driver: StorageDriver): Promise<void> => {
+    const marker = join(dir, 'driver');
+    const current = await readFile(marker, 'utf8').catch(() => null);
+    if (current !== null && current.trim() !== driver) await removeTree(dir);
+    await mkdir(join(dir, 'bic'), { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    if (current?.trim() !== driver) await writeFile(marker, `${driver}\n`);
+    const lastUsed = join(dir, 'last-used');
+    const now = new Date();
+    await utimes(lastUsed, now, now).catch(() => writeFile(lastUsed, ''));
+  };
+
+  const buildAndPush = async (req: EngineRequest): Promise<EngineResult> => {
+    const cancelled = (): AppError => new AppError('INVALID', 'build cancelled', { cancelled: true });
+    if (req.signal.aborted) throw cancelled();
+    await validateRequest(req);
+    const cache = cacheDir(req.cacheKey);
+    return lock.run(
+      safeSegment(req.cacheKey),
+      async () => {
+        if (req.signal.aborted) throw cancelled();
+        const driver = await storageDriver();
+        await prepareCache(cache, driver);
+        const build = join(workDir, 'builds', `${safeSegment(req.buildId, 60)}-${randomBytes(4).toString('hex')}`);
+        activeBuildDirs.add(build);
+        const { registry, repository, tag, insecure } = req.target;
+        const env = await writeConfigs(build, driver, {
+          registry,
+          insecure,
+          credentials: req.credentials,
+          search: opts.unqualifiedSearchRegistries ?? [],
+        });
+        const dirs = { cache, build };
+        const secrets = [req.credentials.password, Buffer.from(`${req.credentials.username}:${req.credentials.password}`).toString('base64')];
+        const deadline = Date.now() + (opts.buildTimeoutMs ?? 2 * 60 * 60 * 1000);
+        const common = (what: string): Omit<RunProcessOptions, 'env'> & { env: NodeJS.ProcessEnv } => ({
+          env,
+          signal: req.signal,
+          timeoutMs: Math.max(1_000, deadline - Date.now()),
+          killGraceMs: opts.killGraceMs ?? 2_000,
+          secrets,
+          onLine: (l) => req.log(l),
+          what,
+        });
+        const authArgs = ['--authfile', join(build, 'auth.json'), '--signature-policy', join(build, 'policy.json')];
+        // Insecure targets are marked in registries.conf (scoped to that host); an explicit --tls-verify would override it.
+        const tlsArgs = insecure ? [] : ['--tls-verify=true'];
+        const localTag = `${BUILD_TAG_REPO}:${buildTagFor(req.buildId)}`;
+        let ok = false;
+        try {
+          await janitor(dirs, env, req.log);
+          const budArgs = [
+            'bud',
+            '--isolation', 'chroot',
+            '--layers',
+            '--format', 'docker',
+            '--pull=true',
+            '--rm', '--force-rm',
+            '--retry', '2', '--retry-delay', '1s',
+            ...authArgs,
+            ...tlsArgs,
+            '-f', req.dockerfile,
+            ...Object.entries(req.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+            ...Object.entries(req.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            '-t', localTag,
+            req.contextDir,
+          ];
+          const bud = await buildahIn(dirs, budArgs, common('build'));
+          if (bud.code !== 0) throw new AppError('INVALID', `build failed: ${meaningfulError(bud.tail)}`, { tail: bud.tail });
+
+          req.onPhase('pushing');
+          const digestFile = join(build, 'digest');
+          const dest = `docker://${registry}/${repository}:${tag}`;
+          req.log(`[buildgrid] pushing ${registry}/${repository}:${tag}`);
+          const push = await buildahIn(dirs, ['push', ...authArgs, ...tlsArgs, '--retry', '2', '--retry-delay', '1s', '--digestfile', digestFile, localTag, dest], common('push'));
+          if (push.code !== 0) throw new AppError('INVALID', `push failed: ${meaningfulError(push.tail)}`, { tail: push.tail });
+          const digest = (await readFile(digestFile, 'utf8').catch(() => '')).trim();
+          if (!isDigest(digest)) throw new AppError('INVALID', `push failed: buildah wrote no valid manifest digest (${JSON.stringify(digest.slice(0, 80))})`);
+          req.log(`[buildgrid] pushed ${registry}/${repository}@${digest}`);
+
+          // Drop only the local name; the cached intermediate images stay for the next build.
+          const rmi = await buildahIn(dirs, ['rmi', localTag], { env, timeoutMs: 120_000, what: 'buildah rmi' });
+          if (rmi.code !== 0) req.log(`[buildgrid] warning: could not remove ${localTag}: ${rmi.tail.join(' ').trim()}`);
+          ok = true;
+          return { manifestDigest: digest as Digest };
+        } catch (e) {
+          if (isCancelled(e)) throw cancelled();
+          if (e instanceof AppError && (e.detail as { timedOut?: boolean } | undefined)?.timedOut) {
+            throw new AppError('INVALID', `build timed out after ${Math.round((opts.buildTimeoutMs ?? 7_200_000) / 60_000)} min`, { timedOut: true });
+          }
+          throw e;
+        } finally {
+          if (!ok) await janitor(dirs, env).catch(() => undefined);
+          await removeTree(build).catch(() => undefined);
+          activeBuildDirs.delete(build);
+        }
+      },
+      { signal: req.signal, onAbort: cancelled },
+    );
+  };
+
+  return {
+    name: 'buildah',
+
+    async check(): Promise<void> {
+      await version();
+      await mkdir(join(workDir, 'builds'), { recursive: true, mode: 0o700 }).catch((e: Error) => {
+        throw new AppError('INVALID', `buildah work directory ${workDir} is not usable: ${e.message}`);
+      });
+      // Leftovers of a crashed process (may hold job credentials): nothing else uses builds/ (one engine per workDir).
+      for (const ent of await readdir(join(workDir, 'builds')).catch(() => [] as string[])) {
+        const p = join(workDir, 'builds', ent);
+        if (!activeBuildDirs.has(p) && !ent.startsWith('ns-probe-') && !ent.startsWith('driver-probe-')) await removeTree(p).catch(() => undefined);
+      }
+      await useNamespace();
+      await storageDriver();
+    },
+
+    buildAndPush,
+    storageDriver,
+    usesMountNamespace: useNamespace,
+    cacheDir,
+
+    pruneCache(cacheKey: string): Promise<void> {
+      return lock.run(safeSegment(cacheKey), () => removeTree(cacheDir(cacheKey)));
+    },
+
+    async pruneCaches({ unusedForMs }: { unusedForMs: number }): Promise<string[]> {
+      const root = join(workDir, 'cache');
+      const removed: string[] = [];
+      for (const ent of await readdir(root).catch(() => [] as string[])) {
+        const dir = join(root, ent);
+        const used = await stat(join(dir, 'last-used')).then((s) => s.mtimeMs).catch(() => 0);
+        if (Date.now() - used < unusedForMs || lock.busy(ent)) continue;
+        await lock.run(ent, () => removeTree(dir));
+        removed.push(ent);
+      }
+      return removed;
+    },
+  };
+}
+
+/**
+ * Shell run inside `unshare --mount` (arguments are positional, never interpolated): bind private directories over
+ * the host paths buildah 1.28 writes or reads regardless of configuration, then exec the command.
+ *   $1 blob-info cache dir → /var/lib/containers/cache   $2 tmp dir → /var/tmp   $3 empty dir → registries.conf.d
+ */
+const NS_SCRIPT = [
+  'set -e',
+  'bic="$1"; tmp="$2"; regd="$3"; shift 3',
+  '[ -d /var/lib/containers/cache ] || mkdir -p /var/lib/containers/cache',
+  'mount --bind "$bic" /var/lib/containers/cache',
+  'if [ -d /var/tmp ]; then mount --bind "$tmp" /var/tmp; fi',
+  'if [ -d /etc/containers/registries.conf.d ]; then mount --bind "$regd" /etc/containers/registries.conf.d; fi',
+  'exec "$@"',
+].join('\n');
+
+/** Writes the private configuration of one buildah invocation set under `dir` and returns the environment to use. */
+async function writeConfigs(
+  dir: string,
+  driver: StorageDriver,
+  o: { registry: string | null; insecure: boolean; credentials: { username: string; password: string } | null; search: string[] },
+): Promise<NodeJS.ProcessEnv> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  for (const d of ['tmp', 'home', 'regd', 'net']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
+  const q = (s: string): string => JSON.stringify(s); // TOML basic strings accept JSON string syntax for these values
+  const registries = [
+    `unqualified-search-registries = [${o.search.map(q).join(', ')}]`,
+    'short-name-mode = "enforcing"',
+    ...(o.registry ? ['', '[[registry]]', `location = ${q(o.registry)}`, `insecure = ${o.insecure ? 'true' : 'false'}`] : []),
+    '',
+  ].join('\n');
+  await writeFile(join(dir, 'registries.conf'), registries);
+  await writeFile(
+    join(dir, 'containers.conf'),
+    ['[containers]', '', '[network]', `network_config_dir = ${q(join(dir, 'net'))}`, '', '[engine]', `image_copy_tmp_dir = ${q(join(dir, 'tmp'))}`, ''].join('\n'),
+  );
+  await writeFile(join(dir, 'storage.conf'), ['[storage]', `driver = ${q(driver)}`, ''].join('\n'));
+  await writeFile(join(dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }) + '\n');
+  const auths: Record<string, { auth: string }> = {};
+  if (o.registry && o.credentials) {
+    auths[o.registry] = { auth: Buffer.from(`${o.credentials.username}:${o.credentials.password}`).toString('base64') };
+  }
+  await writeFile(join(dir, 'auth.json'), JSON.stringify({ auths }) + '\n', { mode: 0o600 });
+
+  const drop: Record<string, undefined> = {};
+  for (const k of Object.keys(process.env)) {
+    if (/^(BUILDAH_|STORAGE_|CONTAINERS_|XDG_|DOCKER_|REGISTRY_AUTH_FILE$)/.test(k)) drop[k] = undefined;
+  }
+  return childEnv({
+    ...drop,
+    HOME: join(dir, 'home'),
+    TMPDIR: join(dir, 'tmp'),
+    CONTAINERS_CONF: join(dir, 'containers.conf'),
+    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
+    CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
+    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
+    BUILDAH_ISOLATION: 'chroot',
+    LC_ALL: 'C',
+  });
+}
+
+/** Checks the request before anything runs, so a misconfigured service gets a precise message. */
+async function validateRequest(req: EngineRequest): Promise<void> {
+  const isDir = await stat(req.contextDir).then((s) => s.isDirectory()).catch(() => false);
+  if (!isDir) throw new AppError('INVALID', `build failed: build context ${req.contextDir} is not a directory`);
+  const isFile = await stat(req.dockerfile).then((s) => s.isFile()).catch(() => false);
+  if (!isFile) throw new AppError('INVALID', `build failed: Dockerfile ${req.dockerfile} not found`);
+  for (const k of [...Object.keys(req.buildArgs), ...Object.keys(req.labels)]) {
+    if (k === '' || k.includes('=')) throw new AppError('INVALID', `build failed: invalid build argument or label name "${k}"`);
+  }
+  const t = req.target;
+  if (!t.registry || !t.repository || !t.tag) throw new AppError('INVALID', 'build failed: incomplete push target');
+}
+
+/** A valid tag for the local build image: the build id with anything outside the tag grammar replaced. */
+export function buildTagFor(buildId: string): string {
+  const s = buildId.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[.-]+/, '').slice(0, 100);
+  return s || `b-${randomBytes(6).toString('hex')}`;
+}
+
+/**
+ * The line that says why buildah failed: its last "Error: …" line (without the prefix), else the last `level=error`
+ * message, else the last non-empty line.
+ */
+export function meaningfulError(tail: readonly string[]): string {
+  const lines = tail.map((l) => l.trim()).filter(Boolean);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^Error:\s*(.*)$/.exec(lines[i]!);
+    if (m) return m[1]!;
+  }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(lines[i]!);
+    if (m) return m[1]!.replace(/\\"/g, '"');
+  }
+  return lines[lines.length - 1] ?? 'buildah exited without output';
+}
+
+async function onPath(cmd: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
+    try {
+      await access(join(dir, cmd), fsConstants.X_OK);
+      return true;
+    } catch {
+      /* next */
+    }
+  }
+  return false;
+}
