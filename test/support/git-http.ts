@@ -87,7 +87,8 @@ function runCgi(req: IncomingMessage, res: ServerResponse, opts: { root: string;
   child.on('error', (err) => { if (!res.headersSent) res.writeHead(500); res.end(String(err)); });
   req.pipe(child.stdin).on('error', () => {});
   child.stderr.resume();
-  req.on('close', () => { if (!res.writableEnded) child.kill('SIGKILL'); });
+  // The response (not the request: it 'closes' once its body is read) tells when the client went away.
+  res.on('close', () => { if (!res.writableEnded) child.kill('SIGKILL'); });
 
   let head = Buffer.alloc(0);
   let headerDone = false;

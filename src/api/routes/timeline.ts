@@ -31,10 +31,14 @@ export function registerTimelineRoutes(app: TypedApi, deps: ApiDeps): void {
     const builds = await metadata.builds.list({ applicationId: a.id, limit: req.query.limit });
     const deployments = await metadata.deployments.list(a.id, { limit: req.query.limit });
     const byId = new Map(builds.map((b) => [b.id, b]));
-    const entries: TimelineEntryT[] = builds.map((b) => buildEntry(b, services.get(b.serviceId), deps.registryHost));
-    for (const d of deployments) entries.push(await deploymentEntry(d, byId));
-    entries.sort((x, y) => (x.startedAt < y.startedAt ? 1 : x.startedAt > y.startedAt ? -1 : x.kind === 'deployment' ? -1 : 1));
-    return entries.slice(0, req.query.limit);
+    // Newest first by queue time; a deployment sorts just above the builds it started.
+    const depTime = new Map(deployments.map((d) => [d.id, d.createdAt]));
+    const keyed: Array<{ at: string; rank: number; e: TimelineEntryT }> = builds.map((b) => ({
+      at: (b.deploymentId && depTime.get(b.deploymentId)) || b.createdAt, rank: 1, e: buildEntry(b, services.get(b.serviceId), deps.registryHost),
+    }));
+    for (const d of deployments) keyed.push({ at: d.createdAt, rank: 0, e: await deploymentEntry(d, byId) });
+    keyed.sort((x, y) => (x.at < y.at ? 1 : x.at > y.at ? -1 : x.rank - y.rank));
+    return keyed.slice(0, req.query.limit).map((k) => k.e);
   });
 
   async function deploymentEntry(d: Deployment, known: Map<string, Build>): Promise<TimelineEntryT> {

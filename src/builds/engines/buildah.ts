@@ -85,6 +85,12 @@ export interface BuildahEngine extends BuildEngine {
 
 /** The local name a build is tagged with before it is pushed. */
 export const BUILD_TAG_REPO = 'localhost/buildgrid-build';
+/**
+ * A second name every build gives its image, moved from build to build. It protects the newest image's parent chain:
+ * buildah 1.28's `rmi` also deletes the dangling parents of an image it deletes — i.e. the layer cache of the last
+ * stage — but only untags an image that has another name.
+ */
+export const CACHE_TAG = 'localhost/buildgrid-cache:latest';
 
 /**
  * Creates the buildah engine.
@@ -301,6 +307,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
             ...Object.entries(req.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
             ...Object.entries(req.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
             '-t', localTag,
+            '-t', CACHE_TAG,
             req.contextDir,
           ];
           const bud = await buildahIn(dirs, budArgs, common('build'));
@@ -316,7 +323,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
           if (!isDigest(digest)) throw new AppError('INVALID', `push failed: buildah wrote no valid manifest digest (${JSON.stringify(digest.slice(0, 80))})`);
           req.log(`[buildgrid] pushed ${registry}/${repository}@${digest}`);
 
-          // Drop only the local name; the cached intermediate images stay for the next build.
+          // Drop only the local name (the image keeps CACHE_TAG): the cached intermediate images stay for the next build.
           const rmi = await buildahIn(dirs, ['rmi', localTag], { env, timeoutMs: 120_000, what: 'buildah rmi' });
           if (rmi.code !== 0) req.log(`[buildgrid] warning: could not remove ${localTag}: ${rmi.tail.join(' ').trim()}`);
           ok = true;

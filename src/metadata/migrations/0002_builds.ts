@@ -9,7 +9,8 @@ import { addSerialKey } from './dialect.ts';
  * Queries and the index that serves each:
  *   builds.claim             builds_claim (status, created_at, id): the oldest queued build is the first entry
  *   builds.reclaimStale      builds_claim (status IN the three running statuses), heartbeat filtered per row
- *   builds.findSucceeded     builds_service_commit (service_id, commit)
+ *   builds.findSucceeded     builds_service_commit (service_id, commit, created_at, id): newest first without a
+ *                            sort, and an unseen commit (the usual case) costs one index probe, not a history walk
  *   builds.findActive        builds_active (service_id, created_at, id), partial: only queued and running rows (a
  *                            handful at any time), so the lookup never walks a service's build history. SQLite
  *                            uses a partial index only when the query repeats its condition with the same literals,
@@ -116,7 +117,7 @@ export const m0002_builds: Migration = {
       .addCheckConstraint('builds_trigger_check', sql`${sql.ref('trigger')} in ('web', 'api', 'cli', 'hook', 'poll')`)
       .execute();
     await db.schema.createIndex('builds_claim').on('builds').columns(['status', 'created_at', 'id']).execute();
-    await db.schema.createIndex('builds_service_commit').on('builds').columns(['service_id', 'commit']).execute();
+    await db.schema.createIndex('builds_service_commit').on('builds').columns(['service_id', 'commit', 'created_at', 'id']).execute();
     await db.schema.createIndex('builds_service_created').on('builds').columns(['service_id', 'created_at', 'id']).execute();
     await db.schema.createIndex('builds_application_created').on('builds').columns(['application_id', 'created_at', 'id']).execute();
     await db.schema.createIndex('builds_deployment').on('builds').column('deployment_id').execute();
