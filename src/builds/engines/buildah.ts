@@ -311,7 +311,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
             req.contextDir,
           ];
           const bud = await buildahIn(dirs, budArgs, common('build'));
-          if (bud.code !== 0) throw new AppError('INVALID', `build failed: ${meaningfulError(bud.tail)}`, { tail: bud.tail });
+          if (bud.code !== 0) throw new AppError('INVALID', `build failed: ${explainBuildError(meaningfulError(bud.tail), registry)}`, { tail: bud.tail });
 
           req.onPhase('pushing');
           const digestFile = join(build, 'digest');
@@ -480,6 +480,17 @@ export function meaningfulError(tail: readonly string[]): string {
     if (m) return m[1]!.replace(/\\"/g, '"');
   }
   return lines[lines.length - 1] ?? 'buildah exited without output';
+}
+
+/** Removes buildah internals from an error line and adds what to do for the common cases. */
+export function explainBuildError(msg: string, registry: string): string {
+  let out = msg.replace(/\s*&imagebuilder\.Step\{.*$/, '');
+  const short = /short-name "([^"]+)" did not resolve to an alias and no unqualified-search registries are defined/.exec(out);
+  if (short) {
+    const name = short[1]!.includes('/') ? short[1]! : `library/${short[1]!}`;
+    out = `${out.replace(/ in "[^"]*registries\.conf"/, '')} (use a full image reference, e.g. ${registry}/${name})`;
+  }
+  return out;
 }
 
 async function onPath(cmd: string): Promise<boolean> {
