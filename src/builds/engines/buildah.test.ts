@@ -18,7 +18,14 @@ let workDir: string;
 before(async () => {
   w = await startEngineWorld('bg-bah-');
   workDir = join(w.root, 'buildah');
-  engine = createBuildahEngine({ workDir, isolation: 'chroot' });
+  // BUILDGRID_BUILDAH_DRIVER=vfs|overlay and BUILDGRID_BUILDAH_NS=0 exercise the other configurations.
+  const driver = process.env.BUILDGRID_BUILDAH_DRIVER;
+  engine = createBuildahEngine({
+    workDir,
+    isolation: 'chroot',
+    ...(driver === 'vfs' || driver === 'overlay' ? { storageDriver: driver } : {}),
+    ...(process.env.BUILDGRID_BUILDAH_NS === '0' ? { mountNamespace: false } : {}),
+  });
 });
 
 after(async () => {
@@ -208,6 +215,17 @@ test('builds of one cache key run one at a time; different keys run in parallel;
   const [firstDone, second] = a.end <= b.end ? [a, b] : [b, a];
   assert.ok(second.start >= firstDone.end, 'same key serialized');
   assert.ok(c.start < Math.max(a.end, b.end) && c.end > Math.min(a.start, b.start), 'different keys overlap');
+
+  // A build image an interrupted run left behind is removed by the next build of the same key.
+  const dir = engine.cacheDir('svc-lock');
+  const store = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', await engine.storageDriver()];
+  const tag = await run('buildah', [...store, 'tag', CACHE_TAG, 'localhost/buildgrid-build:left-behind']);
+  assert.equal(tag.code, 0, tag.stderr);
+  assert.ok((await localImages('svc-lock', await engine.storageDriver())).includes('localhost/buildgrid-build:left-behind'));
+  await build('d', 'svc-lock');
+  const names = await localImages('svc-lock', await engine.storageDriver());
+  assert.ok(!names.some((n) => n.startsWith('localhost/buildgrid-build:')), names.join(', '));
+  assert.ok(names.includes(CACHE_TAG));
 
   assert.ok(existsSync(engine.cacheDir('svc-other')));
   await engine.pruneCache('svc-other');
