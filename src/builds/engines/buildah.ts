@@ -23,7 +23,12 @@
 //     `mount` are available and we are root (default `mountNamespace: 'auto'`), buildah therefore runs in a private
 //     mount namespace (`unshare -m`) in which those three paths are bind-mounted over with private directories.
 //     Bonus: everything buildah mounts (overlay layers of a RUN) disappears with the namespace, even after SIGKILL.
-//     Without it those host paths are used as buildah normally does (logged once by check()).
+//     Without it (not root, no util-linux, or `mountNamespace: false`) those host paths are used as buildah normally
+//     does; usesMountNamespace() tells which applies.
+//
+// Cache housekeeping: every build is tagged `localhost/buildgrid-build:<buildId>` (removed after the push; leftovers
+// of a killed process are removed by the next build of the same key) and CACHE_TAG (see there). Changed builds add
+// intermediate images; nothing trims them except pruneCache / pruneCaches (whole cache of a service).
 //
 // Image format: `--format docker` (Docker schema 2 manifest + config). Docker ≥ 20.10 pulls OCI images too, but only
 // the Docker format keeps HEALTHCHECK, ONBUILD and SHELL (buildah drops them with a warning in OCI format), and it is
@@ -147,7 +152,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
       await mkdir(join(probeDir, 'tmp'), { recursive: true });
       await mkdir(join(probeDir, 'regd'), { recursive: true });
       try {
-        const r = await runProcess('unshare', [...nsPrefix(probeDir), 'true'], { timeoutMs: 30_000, what: 'unshare' });
+        const r = await runProcess('unshare', [...nsArgs(join(probeDir, 'bic'), join(probeDir, 'tmp'), join(probeDir, 'regd')), 'true'], { timeoutMs: 30_000, what: 'unshare' });
         if (r.code !== 0 && mode === true) throw new AppError('INVALID', `cannot create a mount namespace for buildah: ${r.tail.join(' ')}`);
         return r.code === 0;
       } finally {
@@ -159,11 +164,6 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
     });
     return nsP;
   };
-
-  /** The argv prefix running a command inside the private mount namespace (dirs below `dir`: bic, tmp, regd). */
-  const nsPrefix = (dir: string): string[] => [
-    '--mount', '--propagation', 'private', '--', 'sh', '-c', NS_SCRIPT, 'buildgrid-ns', join(dir, 'bic'), join(dir, 'tmp'), join(dir, 'regd'),
-  ];
 
   /** Storage driver: configured, else overlay if a real overlay mount works in workDir, else vfs. Memoized. */
   const storageDriver = (): Promise<StorageDriver> => {
@@ -177,7 +177,9 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
       await mkdir(join(probe, 'regd'), { recursive: true });
       const store = ['--root', join(probe, 'root'), '--runroot', join(probe, 'runroot'), '--storage-driver', 'overlay'];
       const run = (args: string[]): Promise<ProcessResult> => {
-        const [cmd, argv] = ns ? ['unshare', [...nsPrefix(probe), buildah, ...store, ...args]] : [buildah, [...store, ...args]];
+        const [cmd, argv] = ns
+          ? ['unshare', [...nsArgs(join(probe, 'bic'), join(probe, 'tmp'), join(probe, 'regd')), buildah, ...store, ...args]]
+          : [buildah, [...store, ...args]];
         return runProcess(cmd, argv, { env, timeoutMs: 60_000, what: `buildah ${args[0]}` });
       };
       try {
@@ -208,11 +210,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
     const driver = await storageDriver();
     const store = ['--root', join(dirs.cache, 'root'), '--runroot', join(dirs.cache, 'runroot'), '--storage-driver', driver];
     if (await useNamespace()) {
-      return runProcess('unshare', [
-        '--mount', '--propagation', 'private', '--', 'sh', '-c', NS_SCRIPT, 'buildgrid-ns',
-        join(dirs.cache, 'bic'), join(dirs.build, 'tmp'), join(dirs.build, 'regd'),
-        buildah, ...store, ...args,
-      ], ro);
+      return runProcess('unshare', [...nsArgs(join(dirs.cache, 'bic'), join(dirs.build, 'tmp'), join(dirs.build, 'regd')), buildah, ...store, ...args], ro);
     }
     return runProcess(buildah, [...store, ...args], ro);
   };
@@ -387,8 +385,9 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
 
 /**
  * Shell run inside `unshare --mount` (arguments are positional, never interpolated): bind private directories over
- * the host paths buildah 1.28 writes or reads regardless of configuration, then exec the command.
- *   $1 blob-info cache dir → /var/lib/containers/cache   $2 tmp dir → /var/tmp   $3 empty dir → registries.conf.d
+ * the host paths buildah 1.28 writes or reads regardless of configuration, then exec the command (same pid).
+ *   $1 blob-info cache dir → /var/lib/containers/cache (created empty on the host if missing: a bind needs a target)
+ *   $2 tmp dir → /var/tmp   $3 empty dir → /etc/containers/registries.conf.d
  */
 const NS_SCRIPT = [
   'set -e',
@@ -399,6 +398,11 @@ const NS_SCRIPT = [
   'if [ -d /etc/containers/registries.conf.d ]; then mount --bind "$regd" /etc/containers/registries.conf.d; fi',
   'exec "$@"',
 ].join('\n');
+
+/** `unshare` arguments that run the command following them inside a private mount namespace set up by NS_SCRIPT. */
+function nsArgs(blobInfoCache: string, tmp: string, emptyDir: string): string[] {
+  return ['--mount', '--propagation', 'private', '--', 'sh', '-c', NS_SCRIPT, 'buildgrid-ns', blobInfoCache, tmp, emptyDir];
+}
 
 /** Writes the private configuration of one buildah invocation set under `dir` and returns the environment to use. */
 async function writeConfigs(
