@@ -16,8 +16,8 @@ export interface GitHttpServer {
   /** http://127.0.0.1:<port>/<repoName> */
   url(repoName: string): string;
   port: number;
-  /** One entry per request: method, path and query, response status. */
-  requests: Array<{ method: string; path: string; status: number }>;
+  /** One entry per request: method, path and query, request Content-Encoding, response status. */
+  requests: Array<{ method: string; path: string; encoding?: string; status: number }>;
   /** Bytes of response bodies sent so far (packs included). */
   bytesSent(): number;
   stop(): Promise<void>;
@@ -33,7 +33,7 @@ export async function startGitHttpServer(opts: {
   const expected = opts.requireToken ? Buffer.from(`Basic ${Buffer.from(`${opts.requireToken.username}:${opts.requireToken.token}`).toString('base64')}`) : null;
 
   const server = createServer((req, res) => {
-    const entry = { method: req.method ?? 'GET', path: req.url ?? '/', status: 0 };
+    const entry = { method: req.method ?? 'GET', path: req.url ?? '/', encoding: req.headers['content-encoding'], status: 0 };
     requests.push(entry);
     res.on('finish', () => { entry.status = res.statusCode; });
     if (expected) {
@@ -121,15 +121,20 @@ function runCgi(req: IncomingMessage, res: ServerResponse, opts: { root: string;
 }
 
 /** A server that accepts connections and never answers: for timeouts and cancellation. */
-export async function startHangingServer(): Promise<{ url(path: string): string; connections(): number; stop(): Promise<void> }> {
+export async function startHangingServer(): Promise<{
+  url(path: string): string; port: number; connections(): number; headers: IncomingMessage['headers'][]; stop(): Promise<void>;
+}> {
   let connections = 0;
-  const server = createServer(() => { /* never respond */ });
+  const headers: IncomingMessage['headers'][] = [];
+  const server = createServer((req) => { headers.push(req.headers); /* and never respond */ });
   server.on('connection', () => { connections++; });
   const sockets = trackSockets(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
     url: (path) => `http://127.0.0.1:${port}/${path}`,
+    port,
+    headers,
     connections: () => connections,
     stop: () => stopServer(server, sockets, new Set()),
   };

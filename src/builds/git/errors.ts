@@ -12,7 +12,7 @@ export type GitFailure = 'auth' | 'hostkey' | 'no-repo' | 'unreachable' | 'other
 const PATTERNS: Array<[Exclude<GitFailure, 'other'>, RegExp]> = [
   ['hostkey', /host key verification failed|remote host identification has changed/i],
   ['auth', /authentication failed|returned error: 40[13]|http 40[13]|could not read (?:username|password)|terminal prompts disabled|permission denied \(|invalid username or password|access denied|http basic: access denied/i],
-  ['no-repo', /repository not found|does not appear to be a git repository|returned error: 404|could not be found|no such repository/i],
+  ['no-repo', /repository (?:'[^']*' )?not found|does not appear to be a git repository|returned error: 404|could not be found|no such repository/i],
   ['unreachable', /could not resolve host|connection refused|failed to connect|connection timed out|timed out|network is unreachable|no route to host|connection reset|connection closed|could not read from remote repository|ssl|certificate|operation too slow|empty reply from server|unable to access/i],
 ];
 

@@ -131,7 +131,8 @@ export function runGit(args: readonly string[], opts: RunGitOptions): Promise<Gi
       const stderrTail = tail.join('\n');
       if (stopped === 'abort') return reject(abortError(label));
       if (stopped === 'timeout') {
-        return reject(new GitError(`${label} timed out after ${Math.round((opts.timeoutMs ?? 600_000) / 1000)} s`, 'timeout', null, stderrTail));
+        const secs = (opts.timeoutMs ?? 600_000) / 1000;
+        return reject(new GitError(`${label} timed out after ${secs < 10 ? secs.toFixed(1) : Math.round(secs)} s`, 'timeout', null, stderrTail));
       }
       if (stopped === 'output') return reject(new GitError(`${label} produced too much output`, 'output', null, stderrTail));
       if (spawnError) return reject(new GitError(`could not run git: ${clean(spawnError.message)} (is git installed?)`, 'spawn', null, ''));

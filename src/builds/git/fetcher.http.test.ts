@@ -1,11 +1,12 @@
 import { after, before, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAppError } from '../../core/errors.ts';
 import type { GitSource } from '../types.ts';
-import { makeGitRepo, type TestRepo } from '../../../test/support/git-repos.ts';
+import { gitTestEnv, makeGitRepo, type TestRepo } from '../../../test/support/git-repos.ts';
 import { startGitHttpServer, type GitHttpServer } from '../../../test/support/git-http.ts';
 import { createGitFetcher } from './fetcher.ts';
 import { cacheKeyFor } from './urls.ts';
@@ -120,4 +121,18 @@ test('a repository path that does not exist on the server is NOT_FOUND', async (
     assert.match(err.message, /no git repository at http:\/\/127\.0\.0\.1:\d+\/nope/);
     return true;
   });
+});
+
+test('large negotiation requests arrive gzip-compressed and are served', async () => {
+  const many = await makeGitRepo(join(root, 'repos', 'many'), { 'base.txt': 'base\n' });
+  const old = many.head();
+  // 40 branches with a commit each, in one git run.
+  const stream = Array.from({ length: 40 }, (_, i) => [`commit refs/heads/topic-${i}`, 'committer T <t@test.local> 1704067200 +0000',
+    'data 6', `topic${i % 10}`, `from ${old}`, `M 644 inline t${i}.txt`, `data ${String(i).length}`, String(i), ''].join('\n')).join('\n');
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: many.path, input: stream + '\n', env: gitTestEnv() });
+  await many.commit({ 'base.txt': 'next\n' }, 'next');
+  const f = createGitFetcher({ cacheDir: join(root, 'cache-gzip'), allowLocal: false });
+  const info = await f.checkout(src(v0.url('many')), old, dest(), {}); // v0: a full fetch wants all 41 branches
+  assert.equal(info.commit, old);
+  assert.ok(v0.requests.some((r) => r.method === 'POST' && r.encoding === 'gzip' && r.status === 200), JSON.stringify(v0.requests));
 });

@@ -5,7 +5,7 @@ import { toAppError, failureOf } from './errors.ts';
 import { GitError, runGit, type RunGitOptions } from './exec.ts';
 import { withLock } from './lock.ts';
 import { hasCommit, mirrorPaths, openMirror, prepareCache, type CacheLayout } from './mirror.ts';
-import { commitInfo, exportTree } from './tree.ts';
+import { commitInfo, exportTree, prepareDest } from './tree.ts';
 import { parseGitUrl, type ParsedGitUrl } from './urls.ts';
 
 /**
@@ -75,6 +75,7 @@ export function createGitFetcher(options: GitFetcherOptions): GitFetcher {
 
     async checkout(src, commit, dest, opts): Promise<CommitInfo> {
       const sha = checkCommit(commit);
+      await prepareDest(dest); // before any network work: a wrong destination should fail fast
       const s = await session(src, opts.signal, opts.log);
       const { gitDir, lock } = mirrorPaths(s.layout, src.cacheKey);
       const log = (line: string) => { try { opts.log?.(line); } catch { /* a bad listener must not fail the build */ } };
@@ -88,6 +89,7 @@ export function createGitFetcher(options: GitFetcherOptions): GitFetcher {
             await fetchCommit(gitDir, sha, s, log);
           }
         });
+        await s.auth.cleanup(); // the network part is over: the key file goes now (cleanup is idempotent)
         log(`writing the files of ${sha}`);
         await exportTree(gitDir, sha, dest, s.layout.tmp, s.git(fetchTimeoutMs), log);
         return await commitInfo(gitDir, sha, s.git(fetchTimeoutMs));

@@ -14,12 +14,22 @@ import { GitError, runGit, type RunGitOptions } from './exec.ts';
  * pointer files (no LFS filter is configured).
  */
 
-/** Writes the tree of `commit` into `dest` (created if absent; must be empty). Throws AppError INVALID when `dest` is not empty. */
+/** Creates `dest` if absent. Throws AppError INVALID when it exists and is not an empty directory. */
+export async function prepareDest(dest: string): Promise<void> {
+  const notDir = () => { throw new AppError('INVALID', `checkout directory ${dest} is not a directory`); };
+  await mkdir(dest, { recursive: true }).catch(notDir);
+  const entries = await readdir(dest).catch(notDir);
+  if (entries.length > 0) throw new AppError('INVALID', `checkout directory ${dest} is not empty`);
+}
+
+/**
+ * Writes the tree of `commit` into `dest` (created if absent; must be empty). Throws AppError INVALID when `dest` is
+ * not empty. When git is killed half-way, `dest` holds part of the tree: the caller discards it.
+ */
 export async function exportTree(
   gitDir: string, commit: string, dest: string, tmpDir: string, git: RunGitOptions, log?: (line: string) => void,
 ): Promise<void> {
-  await mkdir(dest, { recursive: true });
-  if ((await readdir(dest)).length > 0) throw new AppError('INVALID', `checkout directory ${dest} is not empty`);
+  await prepareDest(dest);
   const work = await mkdtemp(join(tmpDir, 'index-'));
   const withIndex: RunGitOptions = { ...git, env: { ...git.env, GIT_INDEX_FILE: join(work, 'index') } };
   try {
