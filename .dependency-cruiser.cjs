@@ -1,6 +1,6 @@
 /**
  * Folder boundaries (../shared/style.md): dependencies point one way,
- *   core ← oci ← {config, storage, metadata} ← {auth, events} ← {builds, registry, hooks} ← api ← app ← cli
+ *   core ← oci ← {config, storage, metadata} ← {auth, events} ← {builds, registry, hooks, lifecycle} ← api ← app ← cli
  * Each entry lists the folders a folder may import besides itself. `npm run boundaries` fails on any other import.
  */
 const MAY_IMPORT = {
@@ -14,9 +14,10 @@ const MAY_IMPORT = {
   builds: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events'],
   registry: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events'],
   hooks: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events'],
-  api: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events', 'builds', 'registry', 'hooks'],
-  app: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events', 'builds', 'registry', 'hooks', 'api'],
-  cli: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events', 'builds', 'registry', 'hooks', 'api', 'app'],
+  lifecycle: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events'],
+  api: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events', 'builds', 'registry', 'hooks', 'lifecycle'],
+  app: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events', 'builds', 'registry', 'hooks', 'lifecycle', 'api'],
+  cli: ['core', 'oci', 'config', 'storage', 'metadata', 'auth', 'events', 'builds', 'registry', 'hooks', 'lifecycle', 'api', 'app'],
 };
 const ALL = Object.keys(MAY_IMPORT);
 

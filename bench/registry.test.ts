@@ -25,12 +25,12 @@ test('bench/registry.ts --quick prints the full comparison table and cleans up',
     /manifest GET, Bearer auth, 4 connections/, /manifest GET, Bearer auth, 64 connections/,
     /manifest GET, Basic auth, 4 connections/, /manifest GET, Basic auth, 64 connections/,
     /skopeo copy \(pull → oci: dir\), busybox/, /skopeo copy \(pull → oci: dir\), 1 × \d+ MiB layer/, /skopeo copy \(pull → oci: dir\), \d+ layers/,
-    /server peak RSS/,
+    /server peak RSS/, /server CPU per GB served/, /server CPU per manifest GET, Bearer, 64 connections/,
   ]) {
     assert.match(out, row);
   }
   const tableRows = out.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| metric'));
-  assert.equal(tableRows.length, 11, out);
+  assert.equal(tableRows.length, 16, out);
   for (const l of tableRows) assert.doesNotMatch(l, /n\/a/, `a cell has no value: ${l}`);
   assert.match(out, /Machine: \d+ CPUs/);
   // Cleanup: no new temp dir left, no process still running from one.

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything BuildGrid needs on Debian 12 (run as root): the system packages it drives (git, buildah,
-# skopeo, podman, the Docker Engine, the reference registry for benchmarks, busybox for test images) and the npm
-# dependencies. Idempotent: a second run only checks.
+# skopeo, podman, the Docker Engine, the reference registry for benchmarks, busybox for test images, PostgreSQL for
+# the scale-out tests) and the npm dependencies. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(git ca-certificates curl buildah skopeo podman docker.io docker-registry busybox-static umoci
-  fuse-overlayfs uidmap slirp4netns iproute2 procps wrk nginx-light)
+  fuse-overlayfs uidmap slirp4netns iproute2 procps wrk nginx-light chromium postgresql)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -40,7 +40,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The Debian package starts system services we do not use; BuildGrid's tests start their own daemons.
-  for svc in docker.socket docker containerd nginx; do
+  # PostgreSQL too: the scale-out tests run throwaway clusters of their own (scripts/throwaway-postgres.sh).
+  for svc in docker.socket docker containerd nginx postgresql; do
     (systemctl disable --now "$svc" >/dev/null 2>&1 || true)
   done
 fi
@@ -48,4 +49,12 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The dashboard (web/) is built into web/dist, which `buildgrid serve` serves at /: rebuilt when missing or older
+# than its sources.
+if [ ! -f web/dist/index.html ] || [ -n "$(find web/src web/public web/index.html web/vite.config.ts package-lock.json \
+    -newer web/dist/index.html -print -quit 2>/dev/null)" ]; then
+  say "building the dashboard (npm run web:build)"
+  npm run --silent web:build
 fi

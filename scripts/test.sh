@@ -8,6 +8,7 @@ scripts/install.sh
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 say "type-check (tsc --noEmit)"
 npx tsc --noEmit -p .
+npm run --silent web:typecheck   # the dashboard: API types current with src/api/schemas.ts, then tsc -p web
 say "folder boundaries (dependency-cruiser)"
 npx depcruise src --config .dependency-cruiser.cjs
 say "tests (node --test)"

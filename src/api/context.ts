@@ -2,11 +2,26 @@ import type { FastifyInstance, FastifyRequest, RawServerDefault, RawRequestDefau
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.ts';
 import type { Metadata } from '../metadata/types.ts';
-import type { People, Principal } from '../auth/index.ts';
+import type { People, Principal, WorkerPrincipal, WorkerTokens } from '../auth/index.ts';
+import type { BuildBackend } from '../builds/backend.ts';
 import type { Catalog } from '../builds/catalog.ts';
 import type { Deployer } from '../builds/deploy.ts';
 import type { LogStore } from '../storage/logs.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { HookReceiver } from '../hooks/receiver.ts';
+import type { HookAdmin } from '../hooks/admin.ts';
+import type { Notifications } from '../hooks/notifications.ts';
+import type { Lifecycle } from '../lifecycle/service.ts';
+
+/** Triggers and notifications (absent: the /hooks routes and their management API are not served). */
+export interface HooksDeps { receiver: HookReceiver; admin: HookAdmin; notifications: Notifications; maxBodyBytes: number }
+
+/** What the worker endpoints need: worker tokens, the server-side build backend and the settings workers adopt. */
+export interface WorkerApiDeps {
+  tokens: WorkerTokens;
+  backend: BuildBackend;
+  settings: { registry: { host: string; insecure: boolean }; heartbeatMs: number; buildTimeoutMs: number };
+}
 
 /** What the REST API needs from the composition root. */
 export interface ApiDeps {
@@ -22,6 +37,11 @@ export interface ApiDeps {
   deployer: Deployer;
   logs: LogStore;
   events: EventBus;
+  hooks?: HooksDeps;
+  /** Retention, trash, usage, garbage collection and fsck (absent: those routes are not served). */
+  lifecycle?: Lifecycle;
+  /** Remote build workers: /api/v1/worker/* and the worker-token administration (absent: not served). */
+  workers?: WorkerApiDeps;
 }
 
 /** The trigger recorded for work started by this request: the CLI and dashboard say who they are. */
@@ -34,7 +54,7 @@ export function triggerOf(req: FastifyRequest): 'cli' | 'web' | 'api' {
 export type ApiUser = Extract<Principal, { kind: 'user' }>;
 
 declare module 'fastify' {
-  interface FastifyRequest { principal?: ApiUser }
+  interface FastifyRequest { principal?: ApiUser; worker?: WorkerPrincipal }
 }
 
 /** The caller, or AppError UNAUTHORIZED. */

@@ -114,6 +114,9 @@ export const TimelineEntry = z.object({
   image: z.string().nullable(), imageId: z.string().nullable(), logUrl: z.string().nullable(),
   services: z.array(z.object({ service: z.string(), branch: z.string(), commit: z.string().nullable(), image: z.string().nullable(), status: z.string(), buildId: z.string() })).optional(),
   error: z.string().nullable(),
+  imageRemoved: z.object({
+    reason: z.string().describe('retention, fsck or manual'), removedAt: z.string(), restorableUntil: z.string().nullable(), trashId: z.string(), image: z.string().nullable(),
+  }).optional().describe('the build\'s image was removed (e.g. by retention); restorable until restorableUntil (null: purged)'),
 });
 export const ImageRow = z.object({
   service: z.string(), repository: z.string(), image: z.string(), commit: z.string(), branch: z.string(),
@@ -127,3 +130,50 @@ export type TimelineEntryT = z.infer<typeof TimelineEntry>;
 export type ImageRowT = z.infer<typeof ImageRow>;
 export type ServiceViewT = z.infer<typeof ServiceView>;
 export type LogLineT = z.infer<typeof LogLineSchema>;
+
+// ---- triggers and notifications (issue 5) ----
+export const HookInfoSchema = z.object({
+  id: z.string(),
+  url: z.string().nullable().describe('the hook URL with its secret (?key=); null for viewers'),
+  signedUrl: z.string().describe('the URL without the secret, for hosts that sign the body (GitHub, Bitbucket) or send a token (GitLab)'),
+  secret: z.string().nullable().describe('null for viewers'),
+  failedAuthCount: z.number().describe('requests refused for a wrong signature or secret'),
+  lastFailedAuthAt: z.string().nullable(), lastFailedAuthReason: z.string().nullable(),
+  lastDeliveryAt: z.string().nullable(), createdAt: z.string(), rotatedAt: z.string().nullable(),
+  polling: z.array(z.object({
+    service: z.string(), branch: z.string(), everySeconds: z.number(),
+    lastPolledAt: z.string().nullable(), lastCommit: z.string().nullable(), lastError: z.string().nullable(),
+  })),
+});
+export const HookDeliverySchema = z.object({
+  id: z.string(), provider: z.string(), event: z.string(), deliveryKey: z.string().nullable(), status: z.string(), message: z.string(),
+  branch: z.string().nullable(), commit: z.string().nullable(), deploymentId: z.string().nullable(), createdAt: z.string(), updatedAt: z.string(),
+});
+export const NotificationEventSchema = z.enum(['build.queued', 'build.started', 'build.succeeded', 'build.failed', 'deployment.succeeded', 'deployment.failed']);
+export const NotificationEndpointSchema = z.object({
+  id: z.string(), url: z.string(), events: z.array(z.string()), description: z.string().nullable(), createdBy: z.string(), createdAt: z.string(),
+});
+export const CreateNotificationBody = z.object({
+  url: z.string().min(1).max(2048).describe('any http(s) URL; reaching private networks is the operator\'s decision'),
+  events: z.array(NotificationEventSchema).optional().describe('default: all of them'),
+  secret: z.string().min(16).max(256).optional().describe('signing secret; generated when left out'),
+  description: z.string().max(200).optional(),
+});
+export const CreatedNotificationEndpoint = NotificationEndpointSchema.extend({ secret: z.string().describe('signs X-BuildGrid-Signature-256; shown once') });
+export const NotificationAttemptSchema = z.object({
+  n: z.number(), startedAt: z.string(), durationMs: z.number(), statusCode: z.number().nullable(), error: z.string().nullable(), response: z.string().nullable(),
+});
+export const NotificationDeliverySchema = z.object({
+  id: z.string(), endpointId: z.string(), event: z.string(), eventId: z.number().nullable(), status: z.enum(['pending', 'succeeded', 'failed']),
+  attemptCount: z.number(), maxAttempts: z.number(), nextAttemptAt: z.string().nullable(), lastStatusCode: z.number().nullable(), lastError: z.string().nullable(),
+  redeliveryOf: z.string().nullable(), createdAt: z.string(), completedAt: z.string().nullable(),
+  attempts: z.array(NotificationAttemptSchema), payload: z.unknown().describe('the JSON body sent'),
+});
+export type HookInfoT = z.infer<typeof HookInfoSchema>;
+export type HookDeliveryT = z.infer<typeof HookDeliverySchema>;
+export type NotificationEndpointT = z.infer<typeof NotificationEndpointSchema>;
+export type CreatedNotificationEndpointT = z.infer<typeof CreatedNotificationEndpoint>;
+export type NotificationDeliveryT = z.infer<typeof NotificationDeliverySchema>;
+
+// ---- lifecycle: retention, trash, usage, garbage collection, fsck (issue 6) ----
+export * from './schemas-lifecycle.ts';

@@ -10,6 +10,11 @@ import { registerRepositoryRoutes } from './routes/repositories.ts';
 import { registerAppRoutes } from './routes/apps.ts';
 import { registerBuildRoutes } from './routes/builds.ts';
 import { registerTimelineRoutes } from './routes/timeline.ts';
+import { registerHookReceiver, registerHookRoutes } from './routes/hooks.ts';
+import { registerWorkerRoutes } from './routes/workers.ts';
+import { WORKER_TOKEN_PREFIX } from '../auth/index.ts';
+import { registerLifecycleRoutes } from './routes/lifecycle.ts';
+import { registerLifecycleAdminRoutes } from './routes/lifecycle-admin.ts';
 
 export type { ApiDeps, ApiUser, TypedApi } from './context.ts';
 export { requireUser } from './context.ts';
@@ -48,7 +53,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     scope.addHook('onRequest', async (req) => {
       const h = req.headers.authorization;
       if (h && /^bearer /i.test(h)) {
-        const p = await deps.people.authenticateApiToken(h.slice(7).trim());
+        const token = h.slice(7).trim();
+        // A worker token is never a user: it reaches /worker/* only (every other route requires a user).
+        if (deps.workers && token.startsWith(WORKER_TOKEN_PREFIX)) {
+          req.worker = await deps.workers.tokens.authenticate(token);
+          return;
+        }
+        const p = await deps.people.authenticateApiToken(token);
         if (p.kind === 'user') req.principal = p;
       }
     });
@@ -60,9 +71,17 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     registerAppRoutes(typed, deps);
     registerBuildRoutes(typed, deps);
     registerTimelineRoutes(typed, deps);
+    if (deps.hooks) registerHookRoutes(typed, deps, deps.hooks);
+    if (deps.workers) registerWorkerRoutes(typed, deps, deps.workers);
+    if (deps.lifecycle) {
+      registerLifecycleRoutes(typed, deps, deps.lifecycle);
+      registerLifecycleAdminRoutes(typed, deps, deps.lifecycle);
+    }
     scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     scope.setNotFoundHandler((req, reply) => {
       void reply.status(404).send({ error: { code: 'not_found', message: `no API route ${req.method} ${req.url}` } });
     });
   }, { prefix: '/api/v1' });
+  const hooks = deps.hooks;
+  if (hooks) await app.register((scope) => registerHookReceiver(scope, hooks), { prefix: '/hooks' });
 }

@@ -13,13 +13,20 @@ import { createScheduler, type Scheduler } from '../builds/scheduler.ts';
 import { createGitFetcher } from '../builds/git/fetcher.ts';
 import { createBuildahEngine } from '../builds/engines/buildah.ts';
 import { createDockerEngine } from '../builds/engines/docker.ts';
-import type { BuildEngine } from '../builds/types.ts';
+import type { BuildEngine, GitFetcher } from '../builds/types.ts';
+import type { BuildBackend } from '../builds/backend.ts';
+import { createLocalBackend } from '../builds/backend-local.ts';
+import { fanoutFor, freshLogStores } from './fanout.ts';
 import { imageDescriber } from './images.ts';
 
 /** The builder half, assembled: catalog, deployer, log store, event bus, and (once started) the in-process workers. */
 export interface BuildsPart {
   catalog: Catalog; deployer: Deployer; logs: LogStore; events: EventBus;
+  /** The git fetcher (the poller reads branch heads with it). */
+  git: GitFetcher;
   start(jobTokens: JobTokens): void;
+  /** The backend the /api/v1/worker/* endpoints serve remote workers from (their log appends are cluster-safe). */
+  remoteBackend(jobTokens: JobTokens): BuildBackend;
   stop(): Promise<void>;
 }
 
@@ -34,26 +41,36 @@ function engineFor(config: Config, dataDir: string): BuildEngine {
 /** Builds the builder part from configuration (the composition root's half for builds). */
 export async function createBuilds(opts: {
   config: Config; dataDir: string; metadata: Metadata; blobs: BlobReader; secretKey: Uint8Array; registryHost: string; log: Logger;
+  /** The build-log store (backends.ts picks it); default: files under <dataDir>/storage. */
+  logs?: LogStore;
 }): Promise<BuildsPart> {
   const { config, metadata, secretKey, log } = opts;
-  const logs = createFsLogStore({ root: join(opts.dataDir, 'storage'), maxBytes: config.logMaxBytes });
-  const events = createEventBus({ metadata, onListenerError: (err) => log.warn({ err }, 'event listener failed') });
+  const logs = opts.logs ?? createFsLogStore({ root: join(opts.dataDir, 'storage'), maxBytes: config.logMaxBytes });
+  const events = createEventBus({ metadata, logs, transport: fanoutFor(config), onListenerError: (err) => log.warn({ err }, 'event listener failed') });
   const git = createGitFetcher({ cacheDir: join(opts.dataDir, 'git'), allowLocal: config.allowLocalGit });
   const catalog = createCatalog({ metadata, secretKey, allowLocalGit: config.allowLocalGit });
   let scheduler: Scheduler | null = null;
+  let unsubscribe: (() => void) | undefined;
+  const backendFor = (jobTokens: JobTokens, logStore: LogStore) => createLocalBackend({
+    metadata, events, logs: logStore, jobTokens, secretKey, registryHost: opts.registryHost, baseNamespaces: config.baseNamespaces,
+    describeImage: imageDescriber(metadata, opts.blobs), onFinished: (b) => deployer.buildFinished(b),
+  });
   const deployer = createDeployer({ metadata, events, git, secretKey, registryHost: opts.registryHost, kick: () => scheduler?.kick() });
   return {
-    catalog, deployer, logs, events,
+    catalog, deployer, logs, events, git,
+    remoteBackend(jobTokens) {
+      const fresh = freshLogStores(config, opts.dataDir);
+      return backendFor(jobTokens, { append: (id, lines) => fresh().append(id, lines), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) });
+    },
     start(jobTokens) {
+      // The scheduler runs even with no in-process workers (buildConcurrency 0): its reaper requeues the builds of
+      // remote workers that stopped heartbeating.
       const concurrency = config.buildConcurrency ?? cpus().length;
-      if (concurrency === 0) return;
       const engine = engineFor(config, opts.dataDir);
-      engine.check().catch((err: unknown) => log.error({ err }, `build engine ${engine.name} is not usable: ${(err as Error).message}`));
+      if (concurrency > 0) engine.check().catch((err: unknown) => log.error({ err }, `build engine ${engine.name} is not usable: ${(err as Error).message}`));
       scheduler = createScheduler({
-        metadata, events, logs, engine, git, jobTokens, secretKey,
+        metadata, events, engine, git, backend: backendFor(jobTokens, logs),
         registry: { host: opts.registryHost, insecure: config.publicUrl.startsWith('http://') },
-        baseNamespaces: config.baseNamespaces,
-        describeImage: imageDescriber(metadata, opts.blobs),
         workDir: join(opts.dataDir, 'work'),
         buildTimeoutMs: config.buildTimeoutMinutes * 60_000,
         heartbeatMs: config.buildHeartbeatSeconds * 1000,
@@ -63,10 +80,15 @@ export async function createBuilds(opts: {
         onError: (err) => log.error({ err }, 'build worker error'),
       });
       scheduler.start();
+      // PostgreSQL: a build queued on any node (or requeued after a lost worker) wakes this node's idle workers now
+      // rather than at their next poll.
+      unsubscribe = metadata.onBuildQueued?.(() => scheduler?.kick());
       void deployer.recheck().catch((err: unknown) => log.error({ err }, 'deployment re-check failed'));
     },
     async stop() {
+      unsubscribe?.();
       await scheduler?.stop();
+      await events.close();
     },
   };
 }

@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createHmac } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { openMetadata, type Metadata } from '../metadata/index.ts';
-import { createFsBlobStore } from '../storage/fs-blobs.ts';
 import {
   createAuthCache, createLoginLimiter, createPeople, createRegistryAuthenticator, createAccessRules,
   createRegistryTokens, grantedAccess, parseScope, createJobTokens, type People,
@@ -14,9 +13,14 @@ import {
 import { createRegistryHandler } from '../registry/server.ts';
 import { registerApi } from '../api/server.ts';
 import { createMetrics } from './metrics.ts';
+import { describeMetadata, metadataOptions, openStorage } from './backends.ts';
 import { loadOrCreateSecretKey } from './keys.ts';
 import { createBuilds } from './builds.ts';
+import { workerApi } from './workers.ts';
+import { createHooks } from './hooks.ts';
+import { createLifecyclePart } from './lifecycle.ts';
 import { ensureAdmin } from './bootstrap.ts';
+import { registerWeb } from './web.ts';
 
 /** A running BuildGrid server. */
 export interface RunningServer {
@@ -38,8 +42,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const secretKey = loadOrCreateSecretKey(dataDir);
-  const metadata = await openMetadata({ kind: 'sqlite', path: join(dataDir, 'buildgrid.db') });
-  const blobs = createFsBlobStore({ root: join(dataDir, 'storage'), uploadTtlMs: config.uploadTtlSeconds * 1000 });
+  const metadataOpts = metadataOptions(config, dataDir);
+  const metadata = await openMetadata(metadataOpts);
+  const storage = await openStorage(config, dataDir).catch(async (err: unknown) => {
+    await metadata.close();
+    throw err;
+  });
+  const blobs = storage.blobs;
   const cache = createAuthCache();
   const limiter = createLoginLimiter({ maxFailuresPerMinute: config.loginFailuresPerMinute });
   const people = createPeople({ metadata, secretKey, cache, limiter });
@@ -51,7 +60,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const service = new URL(config.publicUrl).host;
 
   await ensureAdmin({ config, metadata, people, log });
-  const builds = await createBuilds({ config, dataDir, metadata, blobs, secretKey, registryHost: service, log });
+  const builds = await createBuilds({ config, dataDir, metadata, blobs, logs: storage.logs, secretKey, registryHost: service, log });
+  const hooks = createHooks({ config, metadata, secretKey, builds, log });
+  const lifecycle = createLifecyclePart({
+    config, metadata, blobs, maintenance: storage.maintenance, exclusiveStore: metadataOpts.kind === 'sqlite', registryHost: service, log,
+  });
+  await lifecycle.recover(); // before serving: put back what a garbage collection killed mid-sweep still needs
 
   const registry = createRegistryHandler({
     metadata, blobs, ingest: blobs, authenticator, rules, tokens,
@@ -59,7 +73,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     maxManifestBytes: config.maxManifestBytes,
     uploadKey: createHmac('sha256', secretKey).update('upload-ids').digest(),
     grant: (p, requested) => grantedAccess(rules, p, requested),
-    parseScope,
+    parseScope, pulls: lifecycle.pulls,
     observe: (m) => metrics.observe({ ...m, route: `registry.${m.route}` }),
     onError: (err, req) => log.error({ err, url: req.url, method: req.method }, 'registry request failed'),
   });
@@ -73,10 +87,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     loggerInstance: log.child({ part: 'api' }) as unknown as FastifyBaseLogger, serverFactory, bodyLimit: 1024 * 1024,
   }) as unknown as FastifyInstance;
   await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics,
-    catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, ready: async () => {
+    catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, hooks, lifecycle: lifecycle.lifecycle,
+    workers: workerApi({ config, metadata, builds, jobTokens, registryHost: service }), ready: async () => {
     await metadata.ping();
     await blobs.stat('sha256:0000000000000000000000000000000000000000000000000000000000000000');
   } });
+  await registerWeb(api);
   const sweep = setInterval(() => void blobs.sweepUploads().catch((err: unknown) => log.warn({ err }, 'upload sweep failed')), 3600_000);
   sweep.unref();
 
@@ -84,15 +100,21 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const addr = api.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  log.info({ url, publicUrl: config.publicUrl, dataDir }, `BuildGrid listening on ${url} (public URL ${config.publicUrl})`);
+  log.info({ url, publicUrl: config.publicUrl, dataDir, metadata: describeMetadata(metadataOpts), storage: storage.description },
+    `BuildGrid listening on ${url} (public URL ${config.publicUrl})`);
   builds.start(jobTokens);
+  hooks.start();
+  lifecycle.start();
   return {
     url, port, log, metadata, people,
     async close() {
       clearInterval(sweep);
+      await hooks.stop();
       await builds.stop();
+      await lifecycle.stop(); // aborts a run in progress, so a `wait` request does not hold api.close() up
       await api.close();
       await metadata.close();
+      storage.close();
     },
   };
 }

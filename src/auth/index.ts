@@ -15,3 +15,4 @@ export {
 export { createAccessRules, type AccessRulesOptions, type CachingAccessRules } from './access.ts';
 export { createRegistryTokens, grantedAccess, JWK_SETTING, parseScope, subjectOf, type RegistryTokensOptions } from './tokens.ts';
 export { createJobTokens, JOB_TOKEN_PREFIX, type JobTokens } from './job-tokens.ts';
+export { createWorkerTokens, WORKER_TOKEN_PREFIX, type WorkerPrincipal, type WorkerTokens } from './worker-tokens.ts';

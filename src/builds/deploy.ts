@@ -14,8 +14,10 @@ export interface Deployer {
    * Builds every service (or the named ones) at the head of its branch (or `branch` for all). A commit that already
    * has an image is not built again unless `force`; a build already queued or running for it is reused. Resolves to
    * the deployment and the build behind each service. Throws NOT_FOUND for an unknown service name or branch.
+   * `commit` (a webhook's or the poller's) builds exactly that commit for the selected services instead of
+   * resolving their branch heads.
    */
-  deploy(input: Cause & { account: Account; app: Application; branch?: string; services?: string[]; force?: boolean }): Promise<{ deployment: Deployment; builds: Build[] }>;
+  deploy(input: Cause & { account: Account; app: Application; branch?: string; services?: string[]; force?: boolean; commit?: string }): Promise<{ deployment: Deployment; builds: Build[] }>;
   /** Queues a new build of the same service and commit as `build`, even though an image exists. */
   rebuild(build: Build, cause: Cause): Promise<Build>;
   /** Cancels a queued or running build (running builds stop at their next heartbeat). */
@@ -62,7 +64,7 @@ export function createDeployer(opts: {
       // Resolve every head first, so a missing branch fails the request before anything is queued.
       const heads = await Promise.all(services.map(async (s) => {
         const branch = input.branch ?? s.branch;
-        return { service: s, branch, commit: await opts.git.resolveBranch(sourceFor(s, opts.secretKey), branch, {}) };
+        return { service: s, branch, commit: input.commit ?? await opts.git.resolveBranch(sourceFor(s, opts.secretKey), branch, {}) };
       }));
       const deployment = await metadata.deployments.create({
         applicationId: input.app.id, accountId: input.account.id, branch: input.branch ?? null,

@@ -1,29 +1,20 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../core/errors.ts';
-import type { Digest } from '../core/digest.ts';
-import type { Build, BuildPatch, Metadata } from '../metadata/types.ts';
-import type { LogStore } from '../storage/logs.ts';
-import type { EventBus, EventKind } from '../events/bus.ts';
-import type { JobTokens } from '../auth/index.ts';
+import type { Build, BuildPatch } from '../metadata/types.ts';
 import type { BuildEngine, GitFetcher } from './types.ts';
-import { sourceFor } from './source.ts';
+import type { BuildBackend, BuildEventKind } from './backend.ts';
 import { enterPhase } from './phases.ts';
 import { LogBuffer } from './logbuffer.ts';
-import { buildView } from './views.ts';
 
 /** What running one build needs. */
 export interface PipelineDeps {
-  metadata: Metadata; events: EventBus; logs: LogStore; engine: BuildEngine; git: GitFetcher; jobTokens: JobTokens;
-  secretKey: Uint8Array;
+  /** Where the build's state, log, events and credentials come from and go to (local stores, or a server over HTTP). */
+  backend: BuildBackend;
+  engine: BuildEngine; git: GitFetcher;
   /** The registry builds push to: host[:port] as in image names; `insecure` = plain HTTP. */
   registry: { host: string; insecure: boolean };
-  /** Namespaces every build may pull base images from (besides its own account's). */
-  baseNamespaces: string[];
-  /** Facts about a pushed image (config digest, total size, layer count). */
-  describeImage(repository: string, digest: Digest): Promise<{ imageId: Digest; size: number; layers: number }>;
   workDir: string; buildTimeoutMs: number; heartbeatMs: number;
-  onFinished(build: Build): Promise<void>;
 }
 
 const now = () => new Date().toISOString();
@@ -34,29 +25,26 @@ const now = () => new Date().toISOString();
  * cancellation is requested or the timeout passes, the engine's process tree is killed through the AbortSignal.
  */
 export async function runBuild(claimed: Build, workerId: string, deps: PipelineDeps): Promise<void> {
-  const { metadata, events } = deps;
+  const { backend } = deps;
   let build = claimed;
   const ac = new AbortController();
   let stopReason: 'lost' | 'cancel' | 'timeout' | null = null;
   const stop = (why: 'lost' | 'cancel' | 'timeout') => { if (!stopReason) { stopReason = why; ac.abort(new AppError('INVALID', `build ${why}`)); } };
   const timeout = setTimeout(() => stop('timeout'), deps.buildTimeoutMs);
   const beat = setInterval(() => {
-    metadata.builds.heartbeat(build.id, workerId).then((h) => {
+    backend.heartbeat(build, workerId).then((h) => {
       if (!h.owned) stop('lost');
       else if (h.cancelRequested) stop('cancel');
     }, () => undefined);
   }, deps.heartbeatMs);
-  const out = new LogBuffer({ build, logs: deps.logs, events });
+  const out = new LogBuffer((lines) => backend.appendLog(build, workerId, lines));
   const dir = join(deps.workDir, 'builds', build.id);
-  const service = await metadata.services.get(build.serviceId);
-  const app = await metadata.applications.get(build.applicationId);
-  const account = await metadata.accounts.get(build.accountId);
+  const ttlSeconds = Math.ceil(deps.buildTimeoutMs / 1000) + 600;
 
-  const update = async (patch: BuildPatch, kind?: EventKind) => {
-    const next = await metadata.builds.update(build.id, patch, workerId);
+  const update = async (patch: BuildPatch, kind?: BuildEventKind) => {
+    const next = await backend.update(build, patch, workerId, kind);
     if (!next) { stop('lost'); throw new AppError('INVALID', 'build was taken over by another worker'); }
     build = next;
-    if (kind) await events.record({ kind, accountId: build.accountId, applicationId: build.applicationId, buildId: build.id, payload: buildView(build, service, deps.registry.host) });
   };
   const phase = async (status: 'building' | 'pushing', title: string) => {
     out.line(title, status);
@@ -64,9 +52,10 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
   };
 
   try {
-    if (!service || !app || !account) throw new AppError('INVALID', 'the service of this build no longer exists');
-    await events.record({ kind: 'build.started', accountId: build.accountId, applicationId: build.applicationId, buildId: build.id, payload: buildView(build, service, deps.registry.host) });
-    const src = sourceFor(service, deps.secretKey);
+    const ctx = await backend.context(build, workerId, ttlSeconds);
+    if (!ctx) throw new AppError('INVALID', 'the service of this build no longer exists');
+    const { service, app, source: src, jobToken: password } = ctx;
+    await backend.recordEvent(build, workerId, 'build.started');
     out.line(`Fetching ${service.gitUrl} (${build.branch}${build.commit ? ` @ ${build.commit.slice(0, 12)}` : ''})`, 'fetching');
     const commit = build.commit ?? await deps.git.resolveBranch(src, build.branch, { signal: ac.signal });
     await rm(dir, { recursive: true, force: true });
@@ -77,10 +66,6 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
 
     await phase('building', `Building ${service.dockerfile} in ${service.context} with ${deps.engine.name}`);
     const contextDir = join(dir, 'src', service.context);
-    const password = deps.jobTokens.issue({
-      buildId: build.id, repository: build.repository,
-      pullNamespaces: [account.namespace, ...deps.baseNamespaces], ttlSeconds: Math.ceil(deps.buildTimeoutMs / 1000) + 600,
-    });
     const result = await deps.engine.buildAndPush({
       buildId: build.id, contextDir, dockerfile: join(dir, 'src', service.dockerfile),
       buildArgs: { ...app.env, ...service.buildArgs },
@@ -97,7 +82,7 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
       onPhase: (p) => { if (p === 'pushing') void phase('pushing', `Pushing ${deps.registry.host}/${build.repository}:${info.commit}`).catch(() => undefined); },
     });
     if (build.status !== 'pushing') await phase('pushing', `Pushed ${deps.registry.host}/${build.repository}:${info.commit}`);
-    const d = await deps.describeImage(build.repository, result.manifestDigest);
+    const d = await backend.describeImage(build, workerId, result.manifestDigest);
     out.line(`Image ${deps.registry.host}/${build.repository}:${info.commit}`);
     out.line(`Digest ${result.manifestDigest}  ID ${d.imageId}  ${d.layers} layers, ${d.size} bytes`);
     await out.flush();
@@ -113,17 +98,17 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
         : isAppError(err) ? err.message : `internal error: ${(err as Error).message}`;
     out.line(status === 'cancelled' ? 'Build cancelled.' : `Build failed: ${message}`, status);
     await out.flush();
-    const next = await metadata.builds.update(build.id, {
+    const next = await backend.update(build, {
       status, error: status === 'cancelled' ? null : message, finishedAt: now(), phases: enterPhase(build.phases, null, now()),
     }, workerId);
     if (!next) return;
     build = next;
-    await events.record({ kind: status === 'cancelled' ? 'build.cancelled' : 'build.failed', accountId: build.accountId, applicationId: build.applicationId, buildId: build.id, payload: buildView(build, service, deps.registry.host) });
+    await backend.recordEvent(build, workerId, status === 'cancelled' ? 'build.cancelled' : 'build.failed');
   } finally {
     clearTimeout(timeout);
     clearInterval(beat);
     await out.flush();
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
-  await deps.onFinished(build);
+  await backend.onFinished(build);
 }

@@ -1,10 +1,11 @@
 import { randomId } from '../core/ids.ts';
-import type { Metadata } from '../metadata/types.ts';
+import type { Build, Metadata } from '../metadata/types.ts';
 import type { EventBus } from '../events/bus.ts';
-import { runBuild, type PipelineDeps } from './pipeline.ts';
+import type { PipelineDeps } from './pipeline.ts';
+import { createWorkerLoops, type WorkerLoops } from './worker-loop.ts';
 import { buildView } from './views.ts';
 
-/** Runs builds from the queue in this process. */
+/** Runs builds from the queue in this process, and reaps the builds of dead workers (of any node or host). */
 export interface Scheduler {
   start(): void;
   /** Wakes idle workers (something was queued). */
@@ -14,39 +15,20 @@ export interface Scheduler {
 }
 
 /**
- * `concurrency` worker loops claim builds atomically from the metadata queue. A reaper requeues (or, after
- * maxAttempts, fails) builds whose heartbeat is older than `staleMs` — builds of a crashed or killed process — so no
+ * `concurrency` worker loops (possibly 0: remote workers do the builds) claim builds atomically from the metadata
+ * queue. A reaper requeues (or, after maxAttempts, fails) builds whose heartbeat is older than `staleMs` — builds of
+ * a crashed or killed process, in-process or a remote `buildgrid worker`: both heartbeat the same column — so no
  * build stays running forever.
  */
 export function createScheduler(opts: PipelineDeps & {
   metadata: Metadata; events: EventBus; concurrency: number; staleMs: number; nodeId?: string;
+  onFinished(build: Build): Promise<void>;
   onError?: (err: unknown) => void;
 }): Scheduler {
   const node = opts.nodeId ?? `node-${randomId(6)}`;
-  let running = false;
-  const waiters = new Set<() => void>();
-  const loops: Promise<void>[] = [];
+  const loops: WorkerLoops = createWorkerLoops({ ...opts, workerId: node });
   let reaper: NodeJS.Timeout | null = null;
-
-  const idle = (ms: number) => new Promise<void>((resolve) => {
-    const done = () => { clearTimeout(t); waiters.delete(done); resolve(); };
-    const t = setTimeout(done, ms);
-    waiters.add(done);
-  });
-
-  async function loop(slot: number) {
-    const workerId = `${node}/${slot}`;
-    while (running) {
-      try {
-        const build = await opts.metadata.builds.claim(workerId);
-        if (!build) { await idle(1000); continue; }
-        await runBuild(build, workerId, opts);
-      } catch (err) {
-        opts.onError?.(err);
-        await idle(1000);
-      }
-    }
-  }
+  let started = false;
 
   async function reap() {
     try {
@@ -59,30 +41,25 @@ export function createScheduler(opts: PipelineDeps & {
           await opts.onFinished(b);
         }
       }
-      if (changed.length) kick();
+      if (changed.length) loops.kick();
     } catch (err) {
       opts.onError?.(err);
     }
   }
 
-  function kick() {
-    for (const w of [...waiters]) w();
-  }
-
   return {
     start() {
-      if (running) return;
-      running = true;
-      for (let i = 0; i < opts.concurrency; i++) loops.push(loop(i));
+      if (started) return;
+      started = true;
+      loops.start();
       reaper = setInterval(() => void reap(), Math.max(500, Math.floor(opts.staleMs / 3)));
       reaper.unref();
       void reap();
     },
-    kick,
+    kick: () => loops.kick(),
     async stop() {
-      running = false;
       if (reaper) clearInterval(reaper);
-      kick();
+      await loops.stop({ abandon: true });
     },
   };
 }

@@ -4,6 +4,11 @@ import { z } from 'zod';
  * The one configuration schema. Every key can come from the config file (JSON, camelCase keys) or from the environment
  * as BUILDGRID_<UPPER_SNAKE> (e.g. dataDir ← BUILDGRID_DATA_DIR). Unknown keys are rejected.
  */
+/** A boolean from JSON (true/false) or the environment ('true', 'false', '1', '0'). */
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+
 export const configSchema = z
   .object({
     /** TCP port of `buildgrid serve`. */
@@ -47,10 +52,63 @@ export const configSchema = z
     baseNamespaces: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))]).default(['library']),
     /** Largest stored build log, bytes; later output is replaced by a truncation mark. */
     logMaxBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+    /** Largest webhook body accepted, bytes (larger requests get 413 and start nothing). */
+    hookMaxBodyBytes: z.coerce.number().int().min(1024).max(25 * 1024 * 1024).default(1024 * 1024),
+    /** How often the poller looks for services whose pollIntervalSeconds has passed, seconds. */
+    pollTickSeconds: z.coerce.number().min(0.1).max(3600).default(10),
+    /** Attempts per notification before it is marked failed. */
+    notificationMaxAttempts: z.coerce.number().int().min(1).max(50).default(8),
+    /** Delay before a notification's second attempt, seconds; each later retry waits twice as long. */
+    notificationBackoffSeconds: z.coerce.number().min(0.01).max(3600).default(10),
+    /** Longest wait between notification attempts, seconds. */
+    notificationBackoffMaxSeconds: z.coerce.number().min(0.01).max(86400).default(3600),
+    /** A notification receiver that does not answer within this is a failed attempt, seconds. */
+    notificationTimeoutSeconds: z.coerce.number().min(0.1).max(300).default(10),
+    /** A lifecycle pass (retention policies, then garbage collection) runs every this many minutes; 0 = only on demand. */
+    gcIntervalMinutes: z.coerce.number().min(0).default(24 * 60),
+    /** Blobs written, linked or announced by a push more recently than this are never collected, seconds (keep it above a few minutes). */
+    gcMinBlobAgeSeconds: z.coerce.number().min(1).default(6 * 3600),
+    /** Blobs per garbage-collection sweep transaction (each holds the database's write lock for a few milliseconds). */
+    gcBatchSize: z.coerce.number().int().min(1).max(10_000).default(64),
+    /**
+     * Metadata database: a `postgres://user:password@host:port/database` URL selects PostgreSQL (several nodes share
+     * it); unset = SQLite in dataDir.
+     */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'use a postgres://user:password@host:port/database URL, or leave it unset for SQLite in dataDir')
+      .optional(),
+    /** S3-compatible bucket for blobs and build logs (several nodes share it); unset = the filesystem under dataDir. */
+    s3Bucket: z.string().min(3).max(63).optional(),
+    /** Endpoint of an S3-compatible server (MinIO, Ceph, …), e.g. http://minio:9000; unset = AWS S3. */
+    s3Endpoint: z.string().url().optional(),
+    /** Region of the bucket. */
+    s3Region: z.string().min(1).default('us-east-1'),
+    /** Static credentials (both or neither; neither = the AWS SDK's default chain: AWS_* variables, instance roles). */
+    s3AccessKeyId: z.string().min(1).optional(),
+    s3SecretAccessKey: z.string().min(1).optional(),
+    /** Address the bucket as <endpoint>/<bucket> (most S3-compatible servers need it; AWS does not). */
+    s3ForcePathStyle: flag.default(false),
+    /** Answer blob GETs with a 307 redirect to a presigned URL of the bucket (clients must reach the endpoint). */
+    s3PresignRedirect: flag.default(false),
+    /**
+     * How live events reach clients connected to other nodes: auto (PostgreSQL LISTEN/NOTIFY with databaseUrl, else
+     * this node only), local, postgres, or poll (several nodes on SQLite over a shared disk read the event log).
+     */
+    eventFanout: z.enum(['auto', 'local', 'postgres', 'poll']).default('auto'),
     /** pino log level. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const s3Keys = (['s3Endpoint', 's3AccessKeyId', 's3SecretAccessKey'] as const).filter((k) => c[k] !== undefined);
+    if (!c.s3Bucket && (s3Keys.length > 0 || c.s3PresignRedirect)) {
+      ctx.addIssue({ code: 'custom', path: ['s3Bucket'], message: `set s3Bucket to use S3 storage (${[...s3Keys, ...(c.s3PresignRedirect ? ['s3PresignRedirect'] : [])].join(', ')} given without it)` });
+    }
+    if (Boolean(c.s3AccessKeyId) !== Boolean(c.s3SecretAccessKey)) {
+      ctx.addIssue({ code: 'custom', path: [c.s3AccessKeyId ? 's3SecretAccessKey' : 's3AccessKeyId'], message: 's3AccessKeyId and s3SecretAccessKey must be set together' });
+    }
+  });
 
 /** The validated, frozen configuration. */
 export type Config = Readonly<z.infer<typeof configSchema> & { publicUrl: string }>;

@@ -20,7 +20,7 @@ export const DEFAULT_MAX_ATTEMPTS = 2;
  *   unknown `before` yields an empty page.
  * - update: one conditional UPDATE, so a guarded update cannot race a reclaim; throws INVALID for an unparsable
  *   timestamp in the patch.
- * - findActive: the oldest matching build; findSucceeded: the newest.
+ * - findActive: the oldest matching build; findSucceeded: the newest whose image was not removed (lifecycle trash).
  */
 export function buildsRepo(db: Kysely<Database>): BuildsRepo {
   const rowLocks = hasRowLocks(db);
@@ -158,6 +158,8 @@ export function buildsRepo(db: Kysely<Database>): BuildsRepo {
         .where('service_id', '=', serviceId)
         .where('commit', '=', commit)
         .where('status', '=', 'succeeded')
+        // A build whose image retention (or fsck) removed has nothing to reuse: the deployment builds it again.
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('image_trash_builds').select('trash_id').whereRef('image_trash_builds.build_id', '=', 'builds.id'))))
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(1)

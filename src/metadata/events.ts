@@ -12,8 +12,8 @@ import type { EventsRepo, StoredEvent } from './types.ts';
  * Ordering: on SQLite, writes are serialized, so seq order is commit order and a reader that saw seq N never
  * later finds a new event below N. PostgreSQL hands out bigserial values at insert time but makes rows visible at
  * commit, so two concurrent appends can commit out of order and a reader could skip the lower one. The PostgreSQL
- * backend must close that gap (serialize appends with `pg_advisory_xact_lock`, or have readers stop below the
- * oldest in-flight transaction) before it runs this suite's ordering test for real.
+ * backend closes that gap by running each append in a transaction that first takes `pg_advisory_xact_lock`
+ * (postgres.ts, serializedAppend; postgres.test.ts checks it with an append made to commit late).
  */
 export function eventsRepo(db: Kysely<Database>): EventsRepo {
   return {

@@ -49,7 +49,7 @@ export async function migrateToLatest(db: Kysely<any>, migrations: Readonly<Reco
     throw new AppError(
       'INVALID',
       `the metadata database was migrated by a newer BuildGrid (unknown migrations: ${status.unknown.join(', ')}); ` +
-        'upgrade BuildGrid or point it at a matching data directory',
+        'upgrade BuildGrid or point it at a matching database',
       { unknown: status.unknown },
     );
   }
@@ -59,6 +59,10 @@ export async function migrateToLatest(db: Kysely<any>, migrations: Readonly<Reco
     provider: { getMigrations: async () => ({ ...migrations }) },
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    // Milestones developed side by side number their migrations independently (0003_hooks, 0004_lifecycle): a
+    // database that got a later number first must still accept an earlier one that lands afterwards. Each
+    // migration only adds its own tables, so their relative order does not matter.
+    allowUnorderedMigrations: true,
   });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {

@@ -1,7 +1,13 @@
 import type { Digest } from '../core/digest.ts';
 import type { BuildsTables } from './schema-builds.ts';
+import type { HooksTables } from './schema-hooks.ts';
+import type { LifecycleTables } from './schema-lifecycle.ts';
+import type { WorkersTables } from './schema-workers.ts';
 
 export type * from './schema-builds.ts';
+export type * from './schema-hooks.ts';
+export type * from './schema-lifecycle.ts';
+export type * from './schema-workers.ts';
 
 /**
  * Kysely table types for the metadata store, shared by every dialect (SQLite now, PostgreSQL later).
@@ -15,7 +21,7 @@ export type * from './schema-builds.ts';
  * - `name` columns that are listed in order (repositories, tags) must compare bytewise: SQLite's default BINARY
  *   collation does; PostgreSQL needs `COLLATE "C"` (see migrations/dialect.ts).
  */
-export interface Database extends BuildsTables {
+export interface Database extends BuildsTables, HooksTables, LifecycleTables, WorkersTables {
   accounts: AccountsTable;
   users: UsersTable;
   memberships: MembershipsTable;

@@ -9,6 +9,8 @@ import type { Metadata } from './types.ts';
 export interface SqliteOptions {
   /** Database file (created when missing; its directory must exist), or ':memory:' for a private in-memory store. */
   path: string;
+  /** Called with the migrations applied while opening (empty when the schema was up to date). */
+  onMigrated?: (applied: string[]) => void;
 }
 
 /**
@@ -31,7 +33,8 @@ export async function openSqlite(opts: SqliteOptions): Promise<Metadata> {
   }
   const db = sqliteKysely(raw);
   try {
-    await migrateToLatest(db);
+    const applied = await migrateToLatest(db);
+    opts.onMigrated?.(applied);
   } catch (err) {
     await db.destroy();
     raw.close(); // destroy() closes only a driver that has run a query; close() is idempotent

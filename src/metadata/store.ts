@@ -4,6 +4,9 @@ import { applicationsRepo } from './applications.ts';
 import { buildsRepo } from './builds.ts';
 import { deploymentsRepo } from './deployments.ts';
 import { eventsRepo } from './events.ts';
+import { appHooksRepo, pollsRepo } from './hooks.ts';
+import { notificationsRepo } from './hooks-notifications.ts';
+import { lifecycleRepos } from './lifecycle.ts';
 import { manifestsRepo } from './manifests.ts';
 import { membershipsRepo } from './memberships.ts';
 import { repositoriesRepo } from './repositories.ts';
@@ -14,6 +17,7 @@ import { tagsRepo } from './tags.ts';
 import { apiTokensRepo, pullTokensRepo } from './tokens.ts';
 import type { Metadata } from './types.ts';
 import { usersRepo } from './users.ts';
+import { workerTokensRepo } from './worker-tokens.ts';
 
 /**
  * Assembles the Metadata facade over an open, migrated Kysely database of any dialect. The repo modules only use
@@ -37,6 +41,11 @@ export function createMetadata(db: Kysely<Database>): Metadata {
     builds: buildsRepo(db),
     deployments: deploymentsRepo(db),
     events: eventsRepo(db),
+    hooks: appHooksRepo(db),
+    polls: pollsRepo(db),
+    notifications: notificationsRepo(db),
+    lifecycle: lifecycleRepos(db),
+    workerTokens: workerTokensRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,7 +1,13 @@
 import type { Digest } from '../core/digest.ts';
 import type { ApplicationsRepo, BuildsRepo, DeploymentsRepo, EventsRepo, ServicesRepo } from './builds-types.ts';
+import type { AppHooksRepo, NotificationsRepo, PollsRepo } from './hooks-types.ts';
+import type { LifecycleRepos } from './lifecycle-types.ts';
+import type { WorkerTokensRepo } from './workers-types.ts';
 
 export * from './builds-types.ts';
+export * from './hooks-types.ts';
+export * from './lifecycle-types.ts';
+export * from './workers-types.ts';
 
 /**
  * Small repository interfaces per aggregate. Implementations: sqlite/ (embedded default) and, later, postgres/.
@@ -130,6 +136,13 @@ export interface Metadata {
   readonly builds: BuildsRepo;
   readonly deployments: DeploymentsRepo;
   readonly events: EventsRepo;
+  readonly hooks: AppHooksRepo;
+  readonly polls: PollsRepo;
+  readonly notifications: NotificationsRepo;
+  /** Retention policies, the image trash, pulls, the garbage collector's view, lifecycle runs. */
+  readonly lifecycle: LifecycleRepos;
+  /** Credentials of remote build workers. */
+  readonly workerTokens: WorkerTokensRepo;
   readonly accounts: AccountsRepo;
   readonly users: UsersRepo;
   readonly memberships: MembershipsRepo;
@@ -141,5 +154,12 @@ export interface Metadata {
   readonly settings: SettingsRepo;
   /** Health probe: resolves when the store answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * Optional wake-up for queue workers (PostgreSQL: LISTEN/NOTIFY, so a build queued on any node wakes idle workers
+   * on every node at once; absent on SQLite, where the queuing process kicks its own workers). Calls `cb` after a
+   * build is queued (created, or requeued by reclaimStale) and after a lost notification connection is back.
+   * Returns the unsubscribe function. A hint only: workers must still poll.
+   */
+  onBuildQueued?(cb: () => void): () => void;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { parseDigest } from '../core/digest.ts';
 import { sendEmpty, type Handler, type RequestContext } from './context.ts';
 import { parseRange, sendRange } from './send.ts';
 import { sendRegistryError } from './errors.ts';
+import { allowedActions } from './gate.ts';
 
 async function linkedDigest(ctx: RequestContext) {
   const digest = parseDigest(ctx.ref);
@@ -13,9 +14,23 @@ async function linkedDigest(ctx: RequestContext) {
   return digest;
 }
 
-/** GET/HEAD /v2/<name>/blobs/<digest>, with single byte-range support (206 / 416). */
+/**
+ * GET/HEAD /v2/<name>/blobs/<digest>, with single byte-range support (206 / 416); GET answers 307 to a presigned URL
+ * when the blob store offers them.
+ */
 export const getBlob: Handler = async (ctx) => {
+  if (ctx.method === 'HEAD' && ctx.repo && (await allowedActions(ctx.caller, ctx.name, ctx.deps)).has('push')) {
+    // A pusher asking whether the blob exists will skip its upload on 200: touch first, so garbage collection
+    // keeps the blob until the manifest that needs it arrives (lifecycle/gc.ts). Pull-only callers write nothing.
+    await ctx.deps.metadata.lifecycle.gc.touch([parseDigest(ctx.ref)]);
+  }
   const digest = await linkedDigest(ctx);
+  if (ctx.method === 'GET' && ctx.deps.blobs.presignedUrl) {
+    // The store can serve clients itself (S3 with s3PresignRedirect): send them there. 307 keeps the method, and
+    // clients resend their Range header to the new location. HEAD is still answered here (no bytes to offload).
+    if ((await ctx.deps.blobs.stat(digest)) === null) throw new AppError('BLOB_UNKNOWN', `blob unknown: ${digest}`, { digest });
+    return sendEmpty(ctx.res, 307, { Location: await ctx.deps.blobs.presignedUrl(digest), 'Docker-Content-Digest': digest });
+  }
   const file = await ctx.deps.blobs.open(digest);
   let handedOff = false;
   try {

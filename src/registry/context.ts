@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metadata, Repository } from '../metadata/types.ts';
 import type { BlobReader, BlobWriter } from '../storage/types.ts';
 import type { GateDeps, Caller } from './gate.ts';
+import type { PullRecorder } from './pulls.ts';
 
 /** Everything the /v2 handlers may use. Read handlers only get `blobs` (a reader); write handlers get `ingest`. */
 export interface RegistryDeps extends GateDeps {
@@ -15,6 +16,8 @@ export interface RegistryDeps extends GateDeps {
   maxManifestBytes: number;
   /** Key for binding upload session ids to their repository (HMAC). */
   uploadKey: Buffer;
+  /** Records manifest pulls in memory for retention (flushed in batches; absent: pulls are not recorded). */
+  pulls?: PullRecorder;
   /** Called once per finished request, for metrics. */
   observe?: (m: { route: string; method: string; status: number; seconds: number; bytes: number }) => void;
   /** Called with unexpected errors (500s), for logging. */

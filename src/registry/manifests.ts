@@ -32,6 +32,7 @@ async function manifestBytes(ctx: RequestContext, rec: ManifestRecord): Promise<
 /** GET/HEAD /v2/<name>/manifests/<reference>: the stored bytes with their media type and digest. */
 export const getManifest: Handler = async (ctx) => {
   const rec = await resolve(ctx);
+  ctx.deps.pulls?.record(rec.repositoryId, rec.digest);
   const bytes = await manifestBytes(ctx, rec);
   ctx.res.writeHead(200, {
     'Content-Type': rec.mediaType,
@@ -66,16 +67,21 @@ export const putManifest: Handler = async (ctx) => {
     digest = ref.digest;
   }
   const repo = ctx.repo ?? (await metadata.repositories.ensure(ctx.name));
-  for (const b of parsed.blobs) {
-    if (!(await metadata.repositories.hasBlob(repo.id, b.digest))) {
-      throw new AppError('MANIFEST_BLOB_UNKNOWN', `blob ${b.digest} referenced by the manifest is not in ${ctx.name}; upload it first`, { digest: b.digest });
-    }
+  // Intent before effect (lifecycle/gc.ts): one transaction touches every blob this manifest will reference (and
+  // its own bytes) and reads the repository's links, so a concurrent garbage collection either keeps them all or
+  // has already removed their links and the push is refused here.
+  const unlinked = await metadata.lifecycle.gc.claimLinks(repo.id, [digest, ...parsed.blobs.map((b) => b.digest)]);
+  const missingBlob = parsed.blobs.find((b) => unlinked.includes(b.digest));
+  if (missingBlob) {
+    throw new AppError('MANIFEST_BLOB_UNKNOWN', `blob ${missingBlob.digest} referenced by the manifest is not in ${ctx.name}; upload it first`, { digest: missingBlob.digest });
   }
-  for (const m of parsed.manifests) {
-    if (!(await metadata.manifests.get(repo.id, m.digest))) {
-      throw new AppError('MANIFEST_BLOB_UNKNOWN', `manifest ${m.digest} referenced by the index is not in ${ctx.name}; push it first`, { digest: m.digest });
-    }
-  }
+  const missingChild = async () => {
+    for (const m of parsed.manifests) if (!(await metadata.manifests.get(repo.id, m.digest))) return m.digest;
+    return null;
+  };
+  const child = await missingChild();
+  if (child) throw new AppError('MANIFEST_BLOB_UNKNOWN', `manifest ${child} referenced by the index is not in ${ctx.name}; push it first`, { digest: child });
+  const existed = parsed.manifests.length > 0 && (await metadata.manifests.get(repo.id, digest)) !== null;
   await ingest.put(body, digest);
   await metadata.manifests.put({
     repositoryId: repo.id,
@@ -88,6 +94,13 @@ export const putManifest: Handler = async (ctx) => {
     blobs: parsed.blobs.map((b) => b.digest),
     children: parsed.manifests.map((m) => m.digest),
   });
+  // Retention may have removed an untagged child between the check above and the insert (it checks for parents
+  // in its own transaction, which came first): take the new index back rather than serve it without its child.
+  const lost = parsed.manifests.length > 0 ? await missingChild() : null;
+  if (lost) {
+    if (!existed) await metadata.manifests.delete(repo.id, digest);
+    throw new AppError('MANIFEST_BLOB_UNKNOWN', `manifest ${lost} referenced by the index is not in ${ctx.name}; push it first`, { digest: lost });
+  }
   if (ref.kind === 'tag') await metadata.tags.set(repo.id, ref.tag, digest);
   const headers: Record<string, string> = {
     Location: `/v2/${ctx.name}/manifests/${digest}`,

@@ -39,6 +39,8 @@ async function repoFor(ctx: RequestContext) {
 async function finish(ctx: RequestContext, sessionId: string, digestParam: string | null): Promise<number> {
   if (!digestParam) throw new AppError('DIGEST_INVALID', 'the final PUT of an upload needs ?digest=<digest>');
   const digest = parseDigest(digestParam);
+  // Intent before effect (lifecycle/gc.ts): touched before the commit looks for an existing copy of the blob.
+  await ctx.deps.metadata.lifecycle.gc.touch([digest]);
   const { digest: d } = await ctx.deps.ingest.commit(sessionId, digest);
   const repo = await repoFor(ctx);
   await ctx.deps.metadata.repositories.linkBlob(repo.id, d);
@@ -57,6 +59,7 @@ export const startUpload: Handler = async (ctx) => {
   if (mount) {
     const digest = parseDigest(mount);
     if (from && isRepositoryName(from) && (await allowedActions(ctx.caller, from, ctx.deps)).has('pull')) {
+      await ctx.deps.metadata.lifecycle.gc.touch([digest]); // before the source link is trusted (lifecycle/gc.ts)
       const source = await ctx.deps.metadata.repositories.get(from);
       if (source && (await ctx.deps.metadata.repositories.hasBlob(source.id, digest))) {
         const repo = await repoFor(ctx);

@@ -17,9 +17,54 @@ export interface LogStore {
   delete(buildId: string): Promise<void>;
 }
 
-interface State { count: number; bytes: number; truncated: boolean; chain: Promise<unknown> }
+/** Running totals of one build's log, as numberLines needs them. */
+export interface LogTotals { count: number; bytes: number; truncated: boolean }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Longest stored line (characters); longer ones are cut with a mark. */
+const MAX_LINE = 8192;
+
+/** Throws AppError INVALID unless `id` is a build id safe to use as a file name or object key. */
+export function checkLogId(id: string): void {
+  if (!ID_RE.test(id)) throw new AppError('INVALID', `invalid build id ${id.slice(0, 40)}`);
+}
+
+/** The totals of a log from its stored lines (after a restart). */
+export function totalsOf(lines: LogLine[]): LogTotals {
+  return {
+    count: lines.length,
+    bytes: lines.reduce((a, l) => a + l.text.length, 0),
+    truncated: lines.some((l) => l.phase === 'truncated'),
+  };
+}
+
+/**
+ * Numbers `lines` after `totals` at time `t`, cutting over-long lines and applying the `maxBytes` cap (one
+ * truncation mark, then nothing). Resolves to the lines to store and the totals after them; `totals` is not changed.
+ */
+export function numberLines(totals: LogTotals, lines: Array<{ text: string; phase?: string }>, maxBytes: number, t: string): { out: LogLine[]; totals: LogTotals } {
+  const next: LogTotals = { count: totals.count, bytes: totals.bytes, truncated: totals.truncated };
+  const out: LogLine[] = [];
+  if (next.truncated) return { out, totals: next };
+  for (const l of lines) {
+    const text = l.text.length > MAX_LINE ? `${l.text.slice(0, MAX_LINE)} …[line cut]` : l.text;
+    if (next.bytes + text.length > maxBytes) {
+      out.push({ n: ++next.count, t, text: `[log truncated: it reached ${maxBytes} bytes; later output is not stored]`, phase: 'truncated' });
+      next.truncated = true;
+      break;
+    }
+    next.bytes += text.length;
+    out.push({ n: ++next.count, t, text, ...(l.phase ? { phase: l.phase } : {}) });
+  }
+  return { out, totals: next };
+}
+
+/** Parses JSON-lines log text. */
+export function parseLogLines(text: string): LogLine[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
+}
+
+interface State extends LogTotals { chain: Promise<unknown> }
 
 /** A LogStore writing one JSON-lines file per build under `<root>/logs/`. */
 export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: () => Date }): LogStore {
@@ -29,14 +74,13 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
   const states = new Map<string, State>();
 
   const fileOf = (id: string) => {
-    if (!ID_RE.test(id)) throw new AppError('INVALID', `invalid build id ${id.slice(0, 40)}`);
+    checkLogId(id);
     return join(dir, `${id}.jsonl`);
   };
 
   async function load(id: string): Promise<LogLine[]> {
     try {
-      const text = await readFile(fileOf(id), 'utf8');
-      return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
+      return parseLogLines(await readFile(fileOf(id), 'utf8'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -46,13 +90,7 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
   async function stateOf(id: string): Promise<State> {
     let s = states.get(id);
     if (!s) {
-      const lines = await load(id);
-      s = {
-        count: lines.length,
-        bytes: lines.reduce((a, l) => a + l.text.length, 0),
-        truncated: lines.some((l) => l.phase === 'truncated'),
-        chain: Promise.resolve(),
-      };
+      s = { ...totalsOf(await load(id)), chain: Promise.resolve() };
       if (states.size > 1000) states.delete(states.keys().next().value as string);
       states.set(id, s);
     }
@@ -64,19 +102,8 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
       const file = fileOf(id);
       const s = await stateOf(id);
       const run = s.chain.then(async () => {
-        if (s.truncated) return [];
-        const out: LogLine[] = [];
-        const t = now().toISOString();
-        for (const l of lines) {
-          const text = l.text.length > 8192 ? `${l.text.slice(0, 8192)} …[line cut]` : l.text;
-          if (s.bytes + text.length > maxBytes) {
-            out.push({ n: ++s.count, t, text: `[log truncated: it reached ${maxBytes} bytes; later output is not stored]`, phase: 'truncated' });
-            s.truncated = true;
-            break;
-          }
-          s.bytes += text.length;
-          out.push({ n: ++s.count, t, text, ...(l.phase ? { phase: l.phase } : {}) });
-        }
+        const { out, totals } = numberLines(s, lines, maxBytes, now().toISOString());
+        Object.assign(s, totals);
         if (out.length) {
           await mkdir(dir, { recursive: true });
           await appendFile(file, out.map((l) => `${JSON.stringify(l)}\n`).join(''));

@@ -15,6 +15,11 @@
  *         state.json               { "startedAt": <epoch ms> } — used for expiry and sweeping
  *     tmp/                         staging for put(): written, fsynced, then renamed into blobs/
  *       <random>
+ *     gc-trash/                    blobs a garbage-collection sweep took out of blobs/ (storage/gc.ts)
+ *       <batch id>/                one directory per sweep batch, removed once the batch's transaction committed;
+ *         sha256-abcdef0123…       a crash can leave one behind: recovery puts back whatever is still needed
+ *     quarantine/                  blobs fsck found corrupt (content does not match the name), and stray files
+ *       sha256-abcdef0123….<ms>
  *
  * Everything lives under one root so that the final rename never crosses a filesystem boundary.
  */
@@ -42,6 +47,8 @@ export interface StorePaths {
   readonly blobsDir: string;
   readonly uploadsDir: string;
   readonly tmpDir: string;
+  readonly gcTrashDir: string;
+  readonly quarantineDir: string;
   /** Path of a committed blob. Throws AppError DIGEST_INVALID for a malformed digest. */
   blob(digest: Digest): string;
   /** Paths of an upload session. Throws AppError BLOB_UPLOAD_UNKNOWN for an id that is not a valid upload id. */
@@ -61,6 +68,8 @@ export function storePaths(root: string): StorePaths {
     blobsDir,
     uploadsDir,
     tmpDir,
+    gcTrashDir: join(abs, 'gc-trash'),
+    quarantineDir: join(abs, 'quarantine'),
     blob(digest) {
       if (!isDigest(digest)) throw new AppError('DIGEST_INVALID', `invalid digest "${String(digest).slice(0, 80)}"`);
       const { algorithm, hex } = digestParts(digest);

@@ -23,6 +23,12 @@ export interface BlobReader {
   open(digest: Digest): Promise<BlobFile>;
   /** Reads a whole blob into memory. Throws BLOB_UNKNOWN, or SIZE_INVALID when it is larger than `maxBytes`. */
   readAll(digest: Digest, maxBytes: number): Promise<Buffer>;
+  /**
+   * Optional: a URL from which any client may GET the blob directly for a limited time (an S3 presigned URL), so
+   * the registry can redirect instead of streaming. Only stores configured for it offer it; it does not check that
+   * the blob exists (the caller has). Throws AppError DIGEST_INVALID for a malformed digest.
+   */
+  presignedUrl?(digest: Digest): Promise<string>;
 }
 
 /** Options for appending to an upload session. */

@@ -67,7 +67,13 @@ export function registerBuildRoutes(app: TypedApi, deps: ApiDeps): void {
     let backlogDone = false;
     const stream = startSse(req, reply);
     const sendLine = (l: { n: number }) => { if (l.n > sent) { stream.send('line', l, l.n); sent = l.n; } };
+    let ended = false;
     const end = async () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(poll);
+      // Lines stored by another node whose notification has not arrived yet: read them before saying "end".
+      (await deps.logs.read(build.id, sent, 100_000).catch(() => [])).forEach(sendLine);
       const b = await metadata.builds.get(build.id);
       stream.send('end', { status: b?.status ?? finalStatus, error: b?.error ?? null });
       stream.close();
@@ -83,7 +89,15 @@ export function registerBuildRoutes(app: TypedApi, deps: ApiDeps): void {
         stream.send('status', e.payload, undefined);
       }
     });
-    void stream.closed.then(off);
+    // A remote worker's lines may be stored through another node of a cluster: besides the bus, re-read the log
+    // store every second while the build runs, so a follower never depends on cross-node notifications alone.
+    const poll = setInterval(() => void (async () => {
+      if (!backlogDone || ended) return;
+      (await deps.logs.read(build.id, sent, 5000)).forEach(sendLine);
+      const b = await metadata.builds.get(build.id);
+      if (b && FINAL.has(b.status)) { finalStatus = b.status; await end(); }
+    })().catch(() => undefined), 1000);
+    void stream.closed.then(() => { clearInterval(poll); off(); });
     for (;;) {
       const batch = await deps.logs.read(build.id, sent, 5000);
       batch.forEach(sendLine);

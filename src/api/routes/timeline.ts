@@ -2,19 +2,25 @@ import { z } from 'zod';
 import { AppParams, ImageRow, TimelineEntry, type TimelineEntryT } from '../schemas.ts';
 import { requireUser, type ApiDeps, type TypedApi } from '../context.ts';
 import { appFor } from '../access.ts';
-import type { Build, Deployment, Service } from '../../metadata/types.ts';
+import type { Build, Deployment, Service, TrashEntry } from '../../metadata/types.ts';
 import { resumeFrom, startSse } from '../sse.ts';
 
 const ms = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : null);
 
-function buildEntry(b: Build, service: Service | undefined, host: string): TimelineEntryT {
+function buildEntry(b: Build, service: Service | undefined, host: string, removed?: TrashEntry): TimelineEntryT {
+  const image = b.status === 'succeeded' && b.commit ? `${host}/${b.repository}:${b.commit}` : null;
   return {
+    ...(removed ? {
+      imageRemoved: {
+        reason: removed.reason, removedAt: removed.removedAt, restorableUntil: removed.state === 'removed' ? removed.expiresAt : null, trashId: removed.id, image,
+      },
+    } : {}),
     kind: 'build', id: b.id, status: b.status, title: `Build ${service?.name ?? '(deleted service)'}`,
     branch: b.branch, commit: b.commit, shortCommit: b.commit?.slice(0, 7) ?? null,
     commitMessage: b.commitMessage?.split('\n')[0] ?? null, commitAuthor: b.commitAuthor,
     trigger: b.trigger, triggeredBy: b.triggeredBy, startedAt: b.startedAt ?? b.createdAt, finishedAt: b.finishedAt,
     durationMs: ms(b.startedAt, b.finishedAt),
-    image: b.status === 'succeeded' && b.commit ? `${host}/${b.repository}:${b.commit}` : null, imageId: b.imageId,
+    image: removed ? null : image, imageId: b.imageId,
     logUrl: `/api/v1/builds/${b.id}/log`, error: b.error,
   };
 }
@@ -31,10 +37,11 @@ export function registerTimelineRoutes(app: TypedApi, deps: ApiDeps): void {
     const builds = await metadata.builds.list({ applicationId: a.id, limit: req.query.limit });
     const deployments = await metadata.deployments.list(a.id, { limit: req.query.limit });
     const byId = new Map(builds.map((b) => [b.id, b]));
+    const removed = await metadata.lifecycle.trash.removedImages(builds.map((b) => b.id));
     // Newest first by queue time; a deployment sorts just above the builds it started.
     const depTime = new Map(deployments.map((d) => [d.id, d.createdAt]));
     const keyed: Array<{ at: string; rank: number; e: TimelineEntryT }> = builds.map((b) => ({
-      at: (b.deploymentId && depTime.get(b.deploymentId)) || b.createdAt, rank: 1, e: buildEntry(b, services.get(b.serviceId), deps.registryHost),
+      at: (b.deploymentId && depTime.get(b.deploymentId)) || b.createdAt, rank: 1, e: buildEntry(b, services.get(b.serviceId), deps.registryHost, removed.get(b.id)),
     }));
     for (const d of deployments) keyed.push({ at: d.createdAt, rank: 0, e: await deploymentEntry(d, byId) });
     keyed.sort((x, y) => (x.at < y.at ? 1 : x.at > y.at ? -1 : x.rank - y.rank));
@@ -62,10 +69,11 @@ export function registerTimelineRoutes(app: TypedApi, deps: ApiDeps): void {
     const { app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
     const services = new Map((await metadata.services.list(a.id)).map((s) => [s.id, s]));
     const builds = await metadata.builds.list({ applicationId: a.id, limit: 1000 });
+    const removed = await metadata.lifecycle.trash.removedImages(builds.map((b) => b.id)); // not pullable: not listed
     const seen = new Set<string>();
     const rows = [];
     for (const b of builds) {
-      if (b.status !== 'succeeded' || !b.commit || seen.has(`${b.repository}:${b.commit}`)) continue;
+      if (b.status !== 'succeeded' || !b.commit || seen.has(`${b.repository}:${b.commit}`) || removed.has(b.id)) continue;
       seen.add(`${b.repository}:${b.commit}`);
       rows.push({
         service: services.get(b.serviceId)?.name ?? '(deleted)', repository: b.repository, image: `${deps.registryHost}/${b.repository}:${b.commit}`,

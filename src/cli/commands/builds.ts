@@ -120,7 +120,7 @@ export function registerBuildCommands(program: Command): void {
       emit(opts, list, () => table(list.map((e) => ({
         when: e.startedAt.replace('T', ' ').slice(0, 19), what: e.title, status: `${ICON[e.status] ?? ''} ${e.status}`, branch: e.branch,
         commit: e.shortCommit ? `${e.shortCommit} ${(e.commitMessage ?? '').slice(0, 30)}` : '-', by: `${e.trigger}:${e.triggeredBy}`,
-        took: dur(e.durationMs), image: e.image ?? (e.services ? e.services.map((s) => `${s.service}=${s.commit?.slice(0, 7) ?? '-'}`).join(' ') : '-'),
+        took: dur(e.durationMs), image: e.image ?? (e.imageRemoved ? `removed by ${e.imageRemoved.reason}` : null) ?? (e.services ? e.services.map((s) => `${s.service}=${s.commit?.slice(0, 7) ?? '-'}`).join(' ') : '-'),
       })), ['when', 'what', 'status', 'branch', 'commit', 'by', 'took', 'image']));
     }));
 

@@ -1,0 +1,11 @@
+import { makeShopWorld, pushImage, recordDeployment, pullImage, credsOf } from '/work/main/test/lifecycle/support.ts';
+import { apiCall } from '/work/main/test/support/world.ts';
+const x = await makeShopWorld();
+const main = [];
+for (let i = 0; i < 5; i++) main.push(await pushImage(x, 'web'));
+await recordDeployment(x.s.metadata, x, [{ service: 'web', pushed: main[0]! }]);
+await pullImage(x.s.url, credsOf(x.w.acmeViewer), main[1]!.repository, main[1]!.commit);
+await apiCall(x.s, x.w.acmeOwner.token, 'PUT', '/accounts/acme/apps/shop/retention', { keepLastPerBranch: 1 });
+const r = await apiCall(x.s, x.w.acmeOwner.token, 'POST', '/accounts/acme/apps/shop/retention/run', { dryRun: false });
+console.log(JSON.stringify(r.body.applications[0].decisions.map((d: any) => [d.status, d.skippedReason, d.reasons]), null, 0));
+await x.stop();

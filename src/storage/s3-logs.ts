@@ -1,0 +1,114 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { AppError } from '../core/errors.ts';
+import { checkLogId, numberLines, parseLogLines, totalsOf, type LogLine, type LogStore, type LogTotals } from './logs.ts';
+import { describeBucket, type S3Settings } from './s3-client.ts';
+import { s3Keys } from './s3-keys.ts';
+import { deleteObject, getBuffer, listObjects, putObject, type Bucket } from './s3-objects.ts';
+
+/** A segment is closed (a new one begins) once it holds this many bytes; an 8 MiB log is then ~32 objects. */
+const SEGMENT_BYTES = 256 * 1024;
+
+interface Segment { start: number; text: string }
+interface State extends LogTotals { open: Segment; chain: Promise<unknown> }
+
+/**
+ * Build logs in an S3 bucket, for nodes that share no disk. S3 objects cannot be appended to, so a log is a series
+ * of segment objects `logs/<build>/<first line number>.jsonl` (s3-keys.ts): each append rewrites the open segment
+ * whole (at most 256 KiB; the log buffer appends every ~150 ms), and a full segment is left alone from then on.
+ * A PUT is atomic, so a reader on any node sees a segment before or after an append, never half of one.
+ *
+ * Numbering state is cached per build in this process; a build's log is appended to by one node at a time (the one
+ * whose worker runs it), and a node that finds no cache rebuilds it from the segments. Numbering, line cutting and
+ * the cap are the filesystem store's (logs.ts). Throws AppError INVALID for a malformed build id, INTERNAL when the
+ * bucket fails.
+ */
+export function createS3LogStore(opts: {
+  client: S3Client; settings: Pick<S3Settings, 'bucket' | 'endpoint' | 'region'>; prefix?: string; maxBytes?: number;
+  now?: () => Date; segmentBytes?: number;
+}): LogStore {
+  const b: Bucket = { client: opts.client, bucket: opts.settings.bucket, where: describeBucket(opts.settings) };
+  const dir = s3Keys(opts.prefix).logsDir;
+  const maxBytes = opts.maxBytes ?? 8 * 1024 * 1024;
+  const segmentBytes = opts.segmentBytes ?? SEGMENT_BYTES;
+  const now = opts.now ?? (() => new Date());
+  const states = new Map<string, State>();
+
+  const prefixOf = (id: string) => {
+    checkLogId(id);
+    return `${dir}${id}/`;
+  };
+  const keyOf = (id: string, start: number) => `${prefixOf(id)}${String(start).padStart(10, '0')}.jsonl`;
+
+  /** The build's segments in line order: start line and key. */
+  async function segments(id: string): Promise<{ start: number; key: string }[]> {
+    const listed = await listObjects(b, prefixOf(id));
+    return listed
+      .map((o) => ({ start: Number(/(\d+)\.jsonl$/.exec(o.key)?.[1] ?? NaN), key: o.key }))
+      .filter((s) => Number.isInteger(s.start))
+      .sort((x, y) => x.start - y.start);
+  }
+
+  async function readSegment(key: string): Promise<string> {
+    const body = await getBuffer(b, key);
+    if (body === null) throw new AppError('INTERNAL', `log segment ${key} disappeared while being read`);
+    return body.toString('utf8');
+  }
+
+  async function stateOf(id: string): Promise<State> {
+    let s = states.get(id);
+    if (!s) {
+      const segs = await segments(id);
+      const texts = await Promise.all(segs.map((g) => readSegment(g.key)));
+      const lines = texts.flatMap(parseLogLines);
+      const totals = totalsOf(lines);
+      const last = segs.at(-1);
+      const lastText = texts.at(-1) ?? '';
+      const open = last && Buffer.byteLength(lastText) < segmentBytes ? { start: last.start, text: lastText } : { start: totals.count + 1, text: '' };
+      s = { ...totals, open, chain: Promise.resolve() };
+      if (states.size > 1000) states.delete(states.keys().next().value as string);
+      states.set(id, s);
+    }
+    return s;
+  }
+
+  return {
+    async append(id, lines) {
+      prefixOf(id);
+      const s = await stateOf(id);
+      const run = s.chain.then(async () => {
+        const { out, totals } = numberLines(s, lines, maxBytes, now().toISOString());
+        if (out.length === 0) return out;
+        const text = s.open.text + out.map((l) => `${JSON.stringify(l)}\n`).join('');
+        await putObject(b, keyOf(id, s.open.start), Buffer.from(text)); // on failure nothing changes
+        Object.assign(s, totals);
+        s.open = Buffer.byteLength(text) >= segmentBytes ? { start: totals.count + 1, text: '' } : { start: s.open.start, text };
+        return out;
+      });
+      s.chain = run.catch(() => undefined);
+      return run;
+    },
+
+    async read(id, afterLine, limit) {
+      prefixOf(id);
+      const s = states.get(id);
+      if (s) await s.chain;
+      if (limit <= 0) return [];
+      const segs = await segments(id);
+      // Skip segments that end before afterLine + 1: the first to read is the last one starting at or before it.
+      let first = 0;
+      for (let i = 0; i < segs.length; i++) if (segs[i]!.start <= afterLine + 1) first = i;
+      const out: LogLine[] = [];
+      for (const g of segs.slice(first)) {
+        for (const l of parseLogLines(await readSegment(g.key))) if (l.n > afterLine) out.push(l);
+        if (out.length >= limit) break;
+      }
+      return out.slice(0, limit);
+    },
+
+    async delete(id) {
+      const prefix = prefixOf(id);
+      states.delete(id);
+      for (const o of await listObjects(b, prefix)) await deleteObject(b, o.key);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB = join(ROOT, 'web');
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestMtime(join(path, n))));
+}
+
+/** Builds web/dist (what the server serves at /) when it is missing or older than web/src. */
+export function ensureDashboardBuilt(): void {
+  const index = join(WEB, 'dist', 'index.html');
+  const sources = ['src', 'public', 'index.html', 'vite.config.ts'].map((p) => join(WEB, p)).filter(existsSync);
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+  execFileSync('npm', ['run', '--silent', 'web:build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+/**
+ * Debian's chromium driven by playwright-core (a fresh temporary profile per launch), or null, after a loud banner,
+ * when it cannot start here: the browser tests are then skipped and nothing else is.
+ */
+export async function launchChromium(): Promise<Browser | null> {
+  try {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (apt-get install chromium; scripts/install.sh does)`);
+    return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
+  } catch (err) {
+    const line = '!'.repeat(100);
+    console.error(`\n${line}\n!!! CHROMIUM DID NOT START: the dashboard's browser tests are SKIPPED.\n!!! ${(err as Error).message.split('\n')[0]}\n${line}\n`);
+    return null;
+  }
+}
+
+/** Saves a screenshot as docs/screenshots/<name>.png when BUILDGRID_SCREENSHOTS=1 (how the README's pictures are made). */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  if (process.env.BUILDGRID_SCREENSHOTS !== '1') return;
+  const dir = join(ROOT, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: opts.fullPage ?? false });
+}
+
+/** Signs in through the form. */
+export async function signIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Applications', level: 1 }).waitFor();
+}
