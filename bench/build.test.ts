@@ -35,7 +35,7 @@ test(
     const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/build.ts'), '--quick', '--out', 'none'], { cwd: ROOT, timeoutMs: 290_000 });
     assert.equal(r.code, 0, `benchmark failed:\n${r.stderr.slice(-4000)}`);
     const out = r.stdout;
-    assert.match(out, /\| scenario \| BuildGrid \(s\) \| by hand \(s\) \| BuildGrid ÷ by hand \| vs aim \|/);
+    assert.match(out, /\| scenario \| BuildGrid \(s\) \| by hand \(s\) \| BuildGrid ÷ by hand \| CPU s, BuildGrid \/ by hand \| vs aim \|/);
     for (const row of [/first build, cold caches/, /no-op redeploy \(same commit\)/, /no-op decision only/, /one-file rebuild \(warm layer cache\): BuildGrid reused \d+\/\d+/]) {
       assert.match(out, row);
     }

@@ -86,17 +86,18 @@ function cpuTimes(): { busy: number; total: number } {
 }
 
 /**
- * CPU jiffies of this driver and every live descendant (BuildGrid, its git and buildah children, the CLI, by-hand
- * buildah; reaped children through cutime/cstime) plus kernel threads (children of kthreadd: loopback, overlay work).
+ * CPU jiffies (utime+stime+cutime+cstime) of this driver and every live descendant (BuildGrid, its git and buildah
+ * children, the CLI, by-hand buildah; reaped children through cutime/cstime) — `tree` — and of kernel threads
+ * (children of kthreadd: loopback networking, overlayfs and block work done for us, but also for others) — `kernel`.
  */
-function ourJiffies(): number {
+function ourJiffies(): { tree: number; kernel: number } {
   const kids = new Map<number, number[]>();
   const ticks = new Map<number, number>();
   let ents: string[] = [];
   try {
     ents = readdirSync('/proc');
   } catch {
-    return 0;
+    return { tree: 0, kernel: 0 };
   }
   for (const ent of ents) {
     if (!/^\d+$/.test(ent)) continue;
@@ -111,15 +112,34 @@ function ourJiffies(): number {
     ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
     (kids.get(Number(f[1])) ?? kids.set(Number(f[1]), []).get(Number(f[1]))!).push(pid);
   }
-  let sum = 0;
-  const stack = [process.pid, ...(kids.get(2) ?? [])];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    sum += ticks.get(pid) ?? 0;
-    stack.push(...(kids.get(pid) ?? []));
-  }
-  return sum;
+  const sumFrom = (roots: number[]): number => {
+    let sum = 0;
+    const stack = [...roots];
+    while (stack.length) {
+      const pid = stack.pop()!;
+      sum += ticks.get(pid) ?? 0;
+      stack.push(...(kids.get(pid) ?? []));
+    }
+    return sum;
+  };
+  return { tree: sumFrom([process.pid]), kernel: sumFrom(kids.get(2) ?? []) };
 }
+
+const TICK_MS = 10; // USER_HZ = 100 on Linux (getconf CLK_TCK)
+
+/** CPU ms of one process: its own (utime+stime) and its reaped children's (cutime+cstime). */
+function procCpu(pid: number): { self: number; children: number } {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return { self: (Number(f[11]) + Number(f[12])) * TICK_MS, children: (Number(f[13]) + Number(f[14])) * TICK_MS };
+  } catch {
+    return { self: NaN, children: NaN };
+  }
+}
+
+/** The BuildGrid server's pid, once started: samples split their CPU time into server / its children / the rest. */
+let serverPid = 0;
 
 const noise = { samples: 0, waitedMs: 0, maxWaitMs: 2000, busyStreak: 0, startedBusy: 0, worstForeign: 0, foreign: [] as number[] };
 
@@ -146,22 +166,30 @@ async function waitQuiet(): Promise<void> {
 }
 
 /**
- * Runs one timed sample after the quiet wait and returns its result and the "foreign" CPU (cores used by processes
- * other than ours while it ran). A build cannot be re-run cold, so disturbed samples are kept and reported, not retried.
+ * Runs one timed sample after the quiet wait. Returns its result, the CPU time our processes used (ms, user+system of
+ * this driver's process tree, kernel threads not included) and the "foreign" CPU (cores used by other processes while
+ * it ran). A build cannot be re-run cold, so disturbed samples are kept and reported, not retried.
  */
-async function sample<T>(fn: () => Promise<T>): Promise<{ r: T; foreign: number }> {
+async function sample<T>(fn: () => Promise<T>): Promise<{ r: T; cpuMs: number; cpuParts: Array<[string, number]>; foreign: number }> {
   await waitQuiet();
   const a = cpuTimes();
   const ourA = ourJiffies();
+  const srvA = procCpu(serverPid);
   const r = await fn();
   const b = cpuTimes();
   const ourB = ourJiffies();
+  const srvB = procCpu(serverPid);
   const elapsedPerCpu = (b.total - a.total) / cpus().length;
-  const foreign = Math.max(0, (b.busy - a.busy - (ourB - ourA)) / Math.max(1, elapsedPerCpu));
+  const ours = ourB.tree - ourA.tree + (ourB.kernel - ourA.kernel);
+  const foreign = Math.max(0, (b.busy - a.busy - ours) / Math.max(1, elapsedPerCpu));
   noise.samples++;
   noise.foreign.push(foreign);
   noise.worstForeign = Math.max(noise.worstForeign, foreign);
-  return { r, foreign };
+  const cpuMs = (ourB.tree - ourA.tree) * TICK_MS;
+  const server = srvB.self - srvA.self;
+  const serverKids = srvB.children - srvA.children;
+  const cpuParts: Array<[string, number]> = [['server', server], ["server's git + buildah", serverKids], ['others', cpuMs - server - serverKids]];
+  return { r, cpuMs, cpuParts, foreign };
 }
 
 // ---------------------------------------------------------------------------------------------------------------- BuildGrid
@@ -559,19 +587,31 @@ function breakdown(samples: Array<Array<[string, number]>>): string {
   return names.map((n) => `${n} ${fmtS(median(samples.map((s) => s.find(([k]) => k === n)?.[1] ?? NaN)))}`).join(' · ');
 }
 
-interface Row { scenario: string; bg: number[]; hand: number[]; bgParts?: Array<Array<[string, number]>>; handParts?: Array<Array<[string, number]>>; aim: (bg: number, hand: number) => string; handLabel?: string }
+interface Row {
+  scenario: string;
+  bg: number[];
+  hand: number[];
+  bgCpu: number[];
+  handCpu: number[];
+  bgParts: Array<Array<[string, number]>>;
+  handParts: Array<Array<[string, number]>>;
+  bgCpuParts: Array<Array<[string, number]>>;
+  handCpuParts: Array<Array<[string, number]>>;
+  aim: (bg: number, hand: number) => string;
+}
 
 const ok = (pass: boolean): string => (pass ? '✅' : '❌');
 
 function renderTable(rows: Row[]): string {
   const lines = [
-    '| scenario | BuildGrid (s) | by hand (s) | BuildGrid ÷ by hand | vs aim | where BuildGrid\'s time goes (median s) | by hand (median s) |',
-    '|---|--:|--:|--:|---|---|---|',
+    '| scenario | BuildGrid (s) | by hand (s) | BuildGrid ÷ by hand | CPU s, BuildGrid / by hand | vs aim | where BuildGrid\'s time goes (median s) | by hand (median s) |',
+    '|---|--:|--:|--:|--:|---|---|---|',
   ];
   for (const r of rows) {
     const bg = median(r.bg);
     const hand = median(r.hand);
-    lines.push(`| ${r.scenario} | ${fmtS(bg)} | ${fmtS(hand)} | ${Number.isFinite(bg / hand) ? `${(bg / hand).toFixed(2)}×` : 'n/a'} | ${r.aim(bg, hand)} | ${breakdown(r.bgParts ?? [])} | ${r.handLabel ?? breakdown(r.handParts ?? [])} |`);
+    const ratio = Number.isFinite(bg / hand) ? `${(bg / hand).toFixed(2)}×` : 'n/a';
+    lines.push(`| ${r.scenario} | ${fmtS(bg)} | ${fmtS(hand)} | ${ratio} | ${fmtS(median(r.bgCpu))} / ${fmtS(median(r.handCpu))} | ${r.aim(bg, hand)} | ${breakdown(r.bgParts)}<br>CPU: ${breakdown(r.bgCpuParts)} | ${breakdown(r.handParts)}<br>CPU: ${breakdown(r.handCpuParts)} |`);
   }
   return lines.join('\n');
 }
@@ -619,6 +659,7 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   await mkdir(bgDir);
   const bg = await startBuildGrid(bgDir);
   stops.push(() => bg.daemon.stop(15_000));
+  serverPid = bg.daemon.pid;
   const w = await setUp(bg, tmp.path);
   const cliHome = join(tmp.path, 'cli-home');
   await mkdir(cliHome);
@@ -654,84 +695,74 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
     });
   }
 
-  const rows = {
-    first: { bg: [] as number[], hand: [] as number[], bgParts: [] as Array<Array<[string, number]>>, handParts: [] as Array<Array<[string, number]>> },
-    noop: { bg: [] as number[], hand: [] as number[], bgParts: [] as Array<Array<[string, number]>>, handParts: [] as Array<Array<[string, number]>> },
-    decide: { bg: [] as number[], hand: [] as number[], bgParts: [] as Array<Array<[string, number]>>, handParts: [] as Array<Array<[string, number]>> },
-    rebuild: { bg: [] as number[], hand: [] as number[], bgParts: [] as Array<Array<[string, number]>>, handParts: [] as Array<Array<[string, number]>> },
-  };
+  type Parts = Array<[string, number]>;
+  const newRow = () => ({
+    bg: [] as number[], hand: [] as number[], bgCpu: [] as number[], handCpu: [] as number[],
+    bgParts: [] as Parts[], handParts: [] as Parts[], bgCpuParts: [] as Parts[], handCpuParts: [] as Parts[],
+  });
+  const rows = { first: newRow(), noop: newRow(), decide: newRow(), rebuild: newRow() };
+  type RowKey = keyof typeof rows;
   const cache = { bgHits: [] as number[], handHits: [] as number[], steps: [] as number[], expected: 0 };
   const verifyMs: number[] = [];
-  const foreignBy = new Map<string, number[]>();
-  const note = (key: string, f: number) => void (foreignBy.get(key) ?? foreignBy.set(key, []).get(key)!).push(f);
+  const foreignBy = new Map<RowKey, number[]>();
   let driver: string | null = null;
   const samplesText: string[] = [];
+  const fmtParts = (parts: Parts) => parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ');
+  /** Stores one sample in its row. */
+  const keep = (key: RowKey, who: 'bg' | 'hand', s: { cpuMs: number; cpuParts: Parts; foreign: number }, totalMs: number, parts: Parts, text: string) => {
+    const row = rows[key];
+    row[who].push(totalMs);
+    (who === 'bg' ? row.bgCpu : row.handCpu).push(s.cpuMs);
+    (who === 'bg' ? row.bgParts : row.handParts).push(parts);
+    (who === 'bg' ? row.bgCpuParts : row.handCpuParts).push(s.cpuParts);
+    (foreignBy.get(key) ?? foreignBy.set(key, []).get(key)!).push(s.foreign);
+    samplesText.push(`- ${text}: ${fmtS(totalMs)} s (${fmtParts(parts)}); CPU ${fmtS(s.cpuMs)} s (${fmtParts(s.cpuParts)}); other processes ${s.foreign.toFixed(2)} cores`);
+  };
 
   for (const lane of lanes) {
     const bgFirst = lane.index % 2 === 1;
     log(`lane ${lane.index}/${lanes.length} (${bgFirst ? 'BuildGrid first' : 'by hand first'})`);
     let runN = 0;
     const runDir = () => join(tmp.path, `lane${lane.index}`, `hand-run-${++runN}`);
-    const ensureStore = async () => {
-      if (lane.hand) return;
-      driver ??= await detectDriver(bg.dataDir);
-      lane.hand = await makeHandStore(join(tmp.path, `lane${lane.index}`, 'hand-store'), driver, bg.host, w.adminToken);
-    };
     const both = async (bgStep: () => Promise<void>, handStep: () => Promise<void>) => {
-      if (bgFirst) {
-        await bgStep();
-        await handStep();
-      } else {
-        await handStep();
-        await bgStep();
-      }
+      for (const step of bgFirst ? [bgStep, handStep] : [handStep, bgStep]) await step();
     };
+    const L = `lane ${lane.index}`;
 
     // 1. first build, cold.
     let commit = lane.repo.head();
     await both(
       async () => {
-        const { r, foreign } = await sample(() => bgDeploy(bg, w, lane.app, cliHome));
-        if (r.reused || r.commit !== commit) throw new Error(`first deploy of ${lane.app} did not build ${commit}`);
-        verifyMs.push(await verifyPullable(bg.host, w, lane.bgRepository, commit, r.digest));
-        rows.first.bg.push(r.totalMs);
-        rows.first.bgParts.push(r.parts);
-        note('first', foreign);
-        samplesText.push(`- lane ${lane.index} first build, BuildGrid: ${fmtS(r.totalMs)} s (${r.parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ')}; ${r.layers} layers; foreign load ${foreign.toFixed(2)} cores)`);
+        const s1 = await sample(() => bgDeploy(bg, w, lane.app, cliHome));
+        if (s1.r.reused || s1.r.commit !== commit) throw new Error(`first deploy of ${lane.app} did not build ${commit}`);
+        verifyMs.push(await verifyPullable(bg.host, w, lane.bgRepository, commit, s1.r.digest));
+        keep('first', 'bg', s1, s1.r.totalMs, s1.r.parts, `${L} first build, BuildGrid (${s1.r.layers} layers)`);
       },
       async () => {
-        await ensureStore();
-        const { r, foreign } = await sample(() => handBuild(lane, bg.host, commit, runDir()));
-        verifyMs.push(await verifyPullable(bg.host, w, lane.handRepository, commit, r.digest));
-        rows.first.hand.push(r.totalMs);
-        rows.first.handParts.push(r.parts);
-        note('first', foreign);
-        samplesText.push(`- lane ${lane.index} first build, by hand: ${fmtS(r.totalMs)} s (${r.parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ')}; foreign load ${foreign.toFixed(2)} cores)`);
+        if (!lane.hand) {
+          driver ??= await detectDriver(bg.dataDir);
+          lane.hand = await makeHandStore(join(tmp.path, `lane${lane.index}`, 'hand-store'), driver, bg.host, w.adminToken);
+        }
+        const s1 = await sample(() => handBuild(lane, bg.host, commit, runDir()));
+        verifyMs.push(await verifyPullable(bg.host, w, lane.handRepository, commit, s1.r.digest));
+        keep('first', 'hand', s1, s1.r.totalMs, s1.r.parts, `${L} first build, by hand`);
       },
     );
 
-    // 2. no-op redeploy of the same commit.
+    // 2. no-op redeploy of the same commit: the full CLI, then the API call alone.
     await both(
       async () => {
-        const { r, foreign } = await sample(() => bgDeploy(bg, w, lane.app, cliHome));
-        if (!r.reused || r.commit !== commit) throw new Error(`no-op deploy of ${lane.app} built something (build ${r.buildId})`);
-        rows.noop.bg.push(r.totalMs);
-        rows.noop.bgParts.push(r.parts);
-        note('noop', foreign);
-        const api1 = await sample(() => bgDeployApi(bg, w, lane.app));
-        rows.decide.bg.push(api1.r);
-        rows.decide.bgParts.push([['POST /deploy (ls-remote, find build, record deployment)', api1.r]]);
-        samplesText.push(`- lane ${lane.index} no-op, BuildGrid: deploy --wait ${fmtS(r.totalMs)} s (${r.parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ')}), POST /deploy ${fmtS(api1.r)} s`);
+        const s1 = await sample(() => bgDeploy(bg, w, lane.app, cliHome));
+        if (!s1.r.reused || s1.r.commit !== commit) throw new Error(`no-op deploy of ${lane.app} built something (build ${s1.r.buildId})`);
+        keep('noop', 'bg', s1, s1.r.totalMs, s1.r.parts, `${L} no-op, BuildGrid deploy --wait`);
+        const s2 = await sample(() => bgDeployApi(bg, w, lane.app));
+        keep('decide', 'bg', s2, s2.r, [['POST /deploy (ls-remote, find build, record deployment)', s2.r]], `${L} no-op, BuildGrid POST /deploy`);
       },
       async () => {
-        const { r, foreign } = await sample(() => handBuild(lane, bg.host, commit, runDir()));
-        rows.noop.hand.push(r.totalMs);
-        rows.noop.handParts.push(r.parts);
-        note('noop', foreign);
-        const chk = await sample(() => handCheck(lane, bg.host, w));
-        rows.decide.hand.push(chk.r.totalMs);
-        rows.decide.handParts.push(chk.r.parts);
-        samplesText.push(`- lane ${lane.index} no-op, by hand: clone + bud + push ${fmtS(r.totalMs)} s (${r.parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ')}; ${r.cacheHits}/${r.steps} steps from cache), ls-remote + skopeo inspect ${fmtS(chk.r.totalMs)} s`);
+        const s1 = await sample(() => handBuild(lane, bg.host, commit, runDir()));
+        keep('noop', 'hand', s1, s1.r.totalMs, s1.r.parts, `${L} no-op, by hand clone + bud + push (${s1.r.cacheHits}/${s1.r.steps} steps from cache)`);
+        const s2 = await sample(() => handCheck(lane, bg.host, w));
+        keep('decide', 'hand', s2, s2.r.totalMs, s2.r.parts, `${L} no-op, by hand ls-remote + skopeo inspect`);
       },
     );
 
@@ -744,23 +775,17 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
     cache.steps.push(df.length);
     await both(
       async () => {
-        const { r, foreign } = await sample(() => bgDeploy(bg, w, lane.app, cliHome));
-        if (r.reused || r.commit !== commit) throw new Error(`rebuild of ${lane.app} did not build ${commit}`);
-        verifyMs.push(await verifyPullable(bg.host, w, lane.bgRepository, commit, r.digest));
-        rows.rebuild.bg.push(r.totalMs);
-        rows.rebuild.bgParts.push(r.parts);
-        cache.bgHits.push(r.cacheHits);
-        note('rebuild', foreign);
-        samplesText.push(`- lane ${lane.index} one-file rebuild, BuildGrid: ${fmtS(r.totalMs)} s (${r.parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ')}; ${r.cacheHits}/${r.steps} steps from cache; foreign load ${foreign.toFixed(2)} cores)`);
+        const s1 = await sample(() => bgDeploy(bg, w, lane.app, cliHome));
+        if (s1.r.reused || s1.r.commit !== commit) throw new Error(`rebuild of ${lane.app} did not build ${commit}`);
+        verifyMs.push(await verifyPullable(bg.host, w, lane.bgRepository, commit, s1.r.digest));
+        cache.bgHits.push(s1.r.cacheHits);
+        keep('rebuild', 'bg', s1, s1.r.totalMs, s1.r.parts, `${L} one-file rebuild, BuildGrid (${s1.r.cacheHits}/${s1.r.steps} steps from cache)`);
       },
       async () => {
-        const { r, foreign } = await sample(() => handBuild(lane, bg.host, commit, runDir()));
-        verifyMs.push(await verifyPullable(bg.host, w, lane.handRepository, commit, r.digest));
-        rows.rebuild.hand.push(r.totalMs);
-        rows.rebuild.handParts.push(r.parts);
-        cache.handHits.push(r.cacheHits);
-        note('rebuild', foreign);
-        samplesText.push(`- lane ${lane.index} one-file rebuild, by hand: ${fmtS(r.totalMs)} s (${r.parts.map(([n, v]) => `${n} ${fmtS(v)}`).join(', ')}; ${r.cacheHits}/${r.steps} steps from cache; foreign load ${foreign.toFixed(2)} cores)`);
+        const s1 = await sample(() => handBuild(lane, bg.host, commit, runDir()));
+        verifyMs.push(await verifyPullable(bg.host, w, lane.handRepository, commit, s1.r.digest));
+        cache.handHits.push(s1.r.cacheHits);
+        keep('rebuild', 'hand', s1, s1.r.totalMs, s1.r.parts, `${L} one-file rebuild, by hand (${s1.r.cacheHits}/${s1.r.steps} steps from cache)`);
       },
     );
   }
@@ -785,7 +810,7 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   const version = async (cmd: string, args: string[]) => (await run(cmd, args).catch(() => null))?.stdout.split('\n')[0]!.trim() ?? `${cmd} ?`;
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   const elapsed = secs(Date.now() - started).toFixed(0);
-  const foreignMed = (k: string) => (foreignBy.get(k)?.length ? Math.max(...foreignBy.get(k)!).toFixed(2) : '0');
+  const foreignMed = (k: RowKey) => (foreignBy.get(k)?.length ? median(foreignBy.get(k)!).toFixed(2) : '0');
   const header = `Build benchmark${o.quick ? ' (QUICK smoke mode: 1 lane, small asset, no idle waits — not for comparison)' : ''} — ${new Date().toISOString()}\n\n` +
     `Machine: ${cpus().length} CPUs (nproc) ${cpuModel}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}, ` +
     `${await version('buildah', ['--version'])}, ${await version('skopeo', ['--version'])}, ${await version('git', ['--version'])}; ` +
@@ -793,11 +818,12 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   const notes = [
     `Repository: a shell web app (6 small source/config files, a Dockerfile \`FROM ${w.base}\` with ${cache.steps[0] ?? '?'} steps: 2 RUN, 3 COPY, ARG/ENV/WORKDIR/USER/EXPOSE/CMD) plus one generated incompressible asset of ${(o.assetBytes / MiB).toFixed(0)} MiB. The one-file change edits \`src/handlers.sh\` (copied by \`COPY src/\`, step ${cache.expected + 1}); a full reuse means ${cache.expected} "Using cache" steps.`,
     `Values: median of ${o.lanes} lane${o.lanes > 1 ? 's' : ''} (each lane = own repository copy, own BuildGrid app/service, own by-hand buildah storage; order BuildGrid/by hand alternates per lane). BuildGrid's breakdown comes from the build's own timestamps (createdAt, claim, phase start/end) and log lines (first \`STEP 1/\`, \`[buildgrid] pushed\`; stored in 150 ms batches, so ±0.15 s): *cli start + ls-remote* = CLI process start → build row created (node + tsx + the CLI's imports, POST /deploy with its \`git ls-remote\`); *queue* = created → claimed by a worker; *fetch* = git mirror fetch + checkout; *pre-bud* = engine set-up before buildah's first step (config files, janitor: \`buildah rm --all\` + \`buildah images\`); *bud*; *push* (\`buildah push\`); *record* = push done → build succeeded (\`buildah rmi\`, image facts, database); *cli poll* = succeeded → the CLI prints its result (\`--wait\` polls every 1 s); *exit* = result printed → CLI process gone.`,
+    `CPU s: user + system CPU time of our processes during the sample (BuildGrid server with its git and buildah children and the CLI; by hand: git, buildah, skopeo), medians — on a shared machine less disturbed by other load than wall time. The breakdown columns split it (second line) into *server* (the BuildGrid node process itself: API, registry side of the push, logs, database), *server's git + buildah* (its reaped child processes) and *others* (the CLI; by hand: git, buildah, skopeo). The server's idle timers (heartbeats, reaper) count where they fall.`,
     `CLI start-up alone (\`node bin/buildgrid.mjs --version\`, tsx cache warm): median ${fmtS(median(cliStart))} s of ${cliStart.length} (${cliStart.map((x) => fmtS(x)).join(', ')}); a bare \`node -e 0\` took ${fmtS(median(nodeStart))} s.`,
     `By hand: \`git clone\` (fresh directory every time, file:// URL: pack transport, no hard links) → \`buildah bud --isolation chroot --layers --format docker --pull=true --rm --force-rm\` (fresh storage for the first build, then the lane's kept storage) → \`buildah push\` as admin (API token in an auth file) into \`bench/byhand-N/shop:<commit>\` of the same BuildGrid. Same driver, private config and \`unshare -m\` wrapper as BuildGrid; BuildGrid additionally sets \`--label org.opencontainers.image.*\` and \`--retry 2\`. The no-op "decision only" row compares BuildGrid's POST /deploy (resolve branch head, find the succeeded build, record a deployment) with \`git ls-remote\` + \`skopeo inspect --raw\` — the by-hand way to learn the commit is already built.`,
     `Every built image was checked pullable afterwards with \`skopeo inspect\` as a developer of the account (BuildGrid credentials), digest = the one reported (median inspect ${fmtS(median(verifyMs))} s, not in the times). BuildGrid runs with defaults except BUILDGRID_ALLOW_LOCAL_GIT=true (one build per core, heartbeat 5 s); the CLI runs as the developer with BUILDGRID_SERVER/BUILDGRID_TOKEN.`,
     noise.maxWaitMs > 0
-      ? `Shared machine: before each of the ${noise.samples} samples the driver waited (≤ 2 s, ≤ 0.5 s once 4 samples in a row found the machine busy; ${secs(noise.waitedMs).toFixed(0)} s in all) for ≥ 85% idle CPUs; ${noise.startedBusy} samples had to start on a busy machine. CPU used by other processes while a sample ran (cores, max): first build ${foreignMed('first')}, no-op ${foreignMed('noop')}, rebuild ${foreignMed('rebuild')}; samples are not re-run (a cold build cannot be). loadavg at start ${loadStart}, at end ${loadavg()}.`
+      ? `Shared machine: before each of the ${noise.samples} samples the driver waited (≤ 2 s, ≤ 0.5 s once 4 samples in a row found the machine busy; ${secs(noise.waitedMs).toFixed(0)} s in all) for ≥ 85% idle CPUs; ${noise.startedBusy} samples had to start on a busy machine. CPU used by other processes while a sample ran (cores, median): first build ${foreignMed('first')}, no-op ${foreignMed('noop')}, rebuild ${foreignMed('rebuild')}; samples are not re-run (a cold build cannot be). loadavg at start ${loadStart}, at end ${loadavg()}.`
       : `Quick mode: no idle wait (worst foreign load ${noise.worstForeign.toFixed(2)} cores); loadavg at start ${loadStart}, at end ${loadavg()}.`,
     `Aims (issue 3 §5): first build within 15% of by hand; no-op redeploy under one second; the one-file rebuild reuses every unchanged layer.`,
   ];

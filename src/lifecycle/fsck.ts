@@ -12,7 +12,7 @@ import { recoverTrash } from './gc.ts';
  *              blob it references exists and hashes right; every child manifest exists in its repository
  *   tags       every tag points at a stored manifest that is not broken
  *   links      every repository→blob link has its blob
- *   trash      every restorable trash entry still has what it needs
+ *   trash      every restorable trash entry (but fsck's own quarantine records) still has what it needs
  *   gc-trash   no batch of a crashed collection is left over
  * With `repair`: corrupt blobs and stray files go to quarantine/ (and their links are dropped, so clients upload
  * them again), broken manifests go to the image trash (reason 'fsck'; tags and all, so clients get 404 rather than
@@ -178,6 +178,9 @@ export async function fsck(deps: FsckDeps, opts: FsckOptions): Promise<FsckRepor
   const incomplete: string[] = [];
   for (const e of await md.lifecycle.trash.list({ state: 'removed', limit: 1_000_000 })) {
     checked.trashEntries++;
+    // fsck's own quarantine records are incomplete by definition; they become restorable again if the missing
+    // blobs are pushed again, and are collected like any other entry when their grace window ends.
+    if (e.reason === 'fsck') continue;
     const need = new Set<Digest>(e.manifests.flatMap((m) => [m.digest, ...m.blobs]));
     const missing = [];
     for (const d of need) if ((await blobState(d)) !== 'ok') missing.push(d);

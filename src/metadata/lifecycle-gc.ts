@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Digest } from '../core/digest.ts';
 import { chunks, nowIso } from './codec.ts';
+import { lockKeys } from './locking.ts';
 import type { BlobGcRepo, BlobLinkRow, GcRef } from './lifecycle-types.ts';
 import type { Database } from './schema.ts';
 
@@ -16,8 +17,9 @@ const PAGE = 2000;
  * - sweep is one write transaction that re-reads every fact it decides on (references, links, touches) and keeps
  *   the write lock while the blob files are moved away. On SQLite the lock is the whole database (BEGIN IMMEDIATE,
  *   sqlite-dialect.ts): a push that links a blob, a retention run that moves references to the trash, or a touch,
- *   happens entirely before or entirely after a sweep batch. A PostgreSQL backend must get the same exclusion per
- *   digest: `pg_advisory_xact_lock(hashtext(digest))` in sweep, touch, claimLinks and repositories.linkBlob.
+ *   happens entirely before or entirely after a sweep batch. On PostgreSQL the same exclusion is per digest:
+ *   lockKeys (locking.ts, advisory locks on the digests) in sweep, touch, claimLinks, repositories.linkBlob and
+ *   trash.restore; on SQLite lockKeys does nothing.
  */
 export function blobGcRepo(db: Kysely<Database>): BlobGcRepo {
   async function touchIn(q: Kysely<Database>, digests: Digest[]): Promise<void> {
@@ -30,11 +32,18 @@ export function blobGcRepo(db: Kysely<Database>): BlobGcRepo {
   }
 
   return {
-    touch: (digests) => touchIn(db, digests),
+    async touch(digests) {
+      if (digests.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        await lockKeys(trx, digests);
+        await touchIn(trx, digests);
+      });
+    },
 
     async claimLinks(repositoryId, digests) {
       if (digests.length === 0) return [];
       return db.transaction().execute(async (trx) => {
+        await lockKeys(trx, digests);
         await touchIn(trx, digests);
         const linked = new Set<string>();
         for (const part of chunks([...new Set(digests)])) {
@@ -99,6 +108,7 @@ export function blobGcRepo(db: Kysely<Database>): BlobGcRepo {
 
     async sweep(batch, cutoff, moveBlobs) {
       return db.transaction().execute(async (trx) => {
+        await lockKeys(trx, [...batch.links.map((l) => l.digest), ...batch.blobs]);
         const fresh = async (ds: Digest[]) => new Set((await trx.selectFrom('blob_touches').select('digest')
           .where('digest', 'in', ds).where('touched_at', '>=', cutoff).execute()).map((r) => r.digest as string));
 

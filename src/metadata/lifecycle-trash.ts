@@ -4,6 +4,7 @@ import type { Digest } from '../core/digest.ts';
 import { randomId } from '../core/ids.ts';
 import { chunks, fromJson, nowIso, pageLimit, toJson } from './codec.ts';
 import { ACTIVE } from './builds-rows.ts';
+import { lockKeys } from './locking.ts';
 import type {
   RemoveInput, RemoveResult, TrashedManifest, TrashedTag, TrashEntry, TrashReason, TrashRepo,
 } from './lifecycle-types.ts';
@@ -46,6 +47,9 @@ export function trashRepo(db: Kysely<Database>): TrashRepo {
         const e = toEntry(row);
         if (e.state === 'restored') throw new AppError('CONFLICT', `image ${e.repository}@${e.digest} was restored already (${e.restoredAt})`);
         if (e.state === 'purged') throw new AppError('CONFLICT', `image ${e.repository}@${e.digest} was purged at ${e.purgedAt} (its grace window ended); rebuild it instead`);
+        // PostgreSQL: the references move from image_trash_refs back to manifest_blobs, which a concurrent sweep
+        // reads first; lock the digests so no sweep runs between (lifecycle-gc.ts). SQLite: a no-op.
+        await lockKeys(trx, e.manifests.flatMap((m) => [m.digest, ...m.blobs, ...m.children]));
         for (const t of e.tags) {
           const cur = await trx.selectFrom('tags').select('digest').where('repo_id', '=', e.repositoryId).where('name', '=', t.name).executeTakeFirst();
           if (cur && cur.digest !== e.digest) {

@@ -3,6 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import { chunks, fromJson, nowIso, pageLimit, toJson } from './codec.ts';
 import { blobGcRepo } from './lifecycle-gc.ts';
+import { lockKeys } from './locking.ts';
 import { inventoryRepo } from './lifecycle-inventory.ts';
 import { trashRepo } from './lifecycle-trash.ts';
 import type {
@@ -119,6 +120,7 @@ function runsRepo(db: Kysely<Database>): RunsRepo {
   return {
     async start(input, staleBefore) {
       return db.transaction().execute(async (trx) => {
+        await lockKeys(trx, ['lifecycle-run-lease']); // PostgreSQL: nodes starting runs at once take turns
         const now = nowIso();
         await interruptIn(trx, staleBefore);
         const live = await trx.selectFrom('lifecycle_runs').select(['id', 'kind', 'started_at']).where('status', '=', 'running').executeTakeFirst();

@@ -5,6 +5,7 @@ import { namespaceOf, parseRepositoryName } from '../core/reference.ts';
 import { nowIso, pageLimit } from './codec.ts';
 import type { Database, RepositoriesTable } from './schema.ts';
 import { compileOnce } from './compiled.ts';
+import { hasRowLocks, lockKeys } from './locking.ts';
 import { rethrowViolation } from './sql-errors.ts';
 import type { RepositoriesRepo, Repository } from './types.ts';
 
@@ -14,6 +15,7 @@ import type { RepositoriesRepo, Repository } from './types.ts';
  * linkBlob throws NAME_UNKNOWN when the repository does not exist.
  */
 export function repositoriesRepo(db: Kysely<Database>): RepositoriesRepo {
+  const rowLocks = hasRowLocks(db);
   const byName = compileOnce(db.selectFrom('repositories').select(['id', 'name', 'namespace', 'created_at']).where('name', '=', ''), 1);
   const blobLink = compileOnce(
     db.selectFrom('repository_blobs').select('repo_id').where('repo_id', '=', '').where('digest', '=', 'sha256:'),
@@ -49,12 +51,21 @@ export function repositoriesRepo(db: Kysely<Database>): RepositoriesRepo {
       return (await q.execute()).map((r) => r.name);
     },
     async linkBlob(repositoryId, digest) {
+      const insert = (q: Kysely<Database>) => q
+        .insertInto('repository_blobs')
+        .values({ repo_id: repositoryId, digest, created_at: nowIso() })
+        .onConflict((oc) => oc.columns(['repo_id', 'digest']).doNothing())
+        .execute();
       try {
-        await db
-          .insertInto('repository_blobs')
-          .values({ repo_id: repositoryId, digest, created_at: nowIso() })
-          .onConflict((oc) => oc.columns(['repo_id', 'digest']).doNothing())
-          .execute();
+        // PostgreSQL: exclusive with a garbage-collection sweep of this digest (lifecycle-gc.ts); SQLite needs no lock.
+        if (rowLocks) {
+          await db.transaction().execute(async (trx) => {
+            await lockKeys(trx, [digest]);
+            await insert(trx);
+          });
+        } else {
+          await insert(db);
+        }
       } catch (err) {
         rethrowViolation(err, { missing: ['NAME_UNKNOWN', `repository ${repositoryId} does not exist`] });
       }

@@ -12,7 +12,7 @@ export interface BuildWorld { s: TestServer; w: World; tmp: string; base: string
 /** Sets up a BuildWorld. `overrides` go to the server config. */
 export async function makeBuildWorld(overrides: Record<string, unknown> = {}): Promise<BuildWorld> {
   const tmp = mkdtempSync(join(tmpdir(), 'bg-bw-'));
-  const s = await startTestServer({ allowLocalGit: true, buildHeartbeatSeconds: 0.5, buildStaleSeconds: 4, buildConcurrency: 2, ...overrides });
+  const s = await startTestServer({ allowLocalGit: true, buildHeartbeatSeconds: 1, buildStaleSeconds: 20, buildConcurrency: 2, ...overrides });
   const w = await makeWorld(s);
   const r = await apiCall(s, w.adminToken, 'POST', '/accounts', { name: 'library' });
   if (r.status !== 201) throw new Error(JSON.stringify(r.body));
@@ -32,7 +32,7 @@ export async function makeBuildWorld(overrides: Record<string, unknown> = {}): P
 }
 
 /** Polls a build until it is final (or `timeoutMs`), resolving to its view. */
-export async function waitBuild(s: TestServer, token: string, id: string, timeoutMs = 180_000): Promise<any> {
+export async function waitBuild(s: TestServer, token: string, id: string, timeoutMs = 400_000): Promise<any> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const r = await apiCall(s, token, 'GET', `/builds/${id}`);

@@ -50,7 +50,11 @@ async function pullable(commit: string): Promise<number> {
 }
 
 before(async () => {
-  bw = await makeBuildWorld({ notificationBackoffSeconds: 0.2, notificationBackoffMaxSeconds: 1, notificationTimeoutSeconds: 5, pollTickSeconds: 0.3 });
+  // Generous heartbeat staleness: on a loaded 2-core machine a build must not be reclaimed for being slow to report.
+  bw = await makeBuildWorld({
+    notificationBackoffSeconds: 0.2, notificationBackoffMaxSeconds: 1, notificationTimeoutSeconds: 5, pollTickSeconds: 0.3,
+    buildHeartbeatSeconds: 1, buildStaleSeconds: 60,
+  });
   token = bw.w.acmeOwner.token;
   env = { BUILDGRID_SERVER: bw.s.url, BUILDGRID_TOKEN: token, XDG_CONFIG_HOME: join(bw.tmp, 'cli') };
   // The team's repository lives in a bare repository (a git server); people push to it from a working copy.
@@ -123,7 +127,7 @@ test('GitHub: ping answers; a signed push builds the pushed commit and the image
   assert.equal(res.builds.length, 1);
   assert.equal(res.builds[0].service, 'web');
   assert.equal(res.builds[0].reused, false);
-  const b = await waitBuild(bw.s, token, res.builds[0].buildId);
+  const b = await waitBuild(bw.s, token, res.builds[0].buildId, 600_000);
   assert.equal(b.status, 'succeeded', b.error);
   assert.equal(b.commit, first);
   assert.equal(b.trigger, 'hook');
@@ -242,7 +246,7 @@ test('git push to a bare repository whose post-receive hook calls the generic ho
   const second = await work.commit({ 'hello.txt': 'hello v2\n' }, 'second commit');
   const pushed = await run('git', ['push', 'origin', 'main'], { cwd: work.path, env: gitTestEnv() });
   assert.match(pushed.stderr, /"status":"accepted"/, 'git shows the hook\'s answer to the pusher');
-  const b = await until('the pushed commit to be built', async () => (await builds()).find((x) => x.commit === second && ['succeeded', 'failed'].includes(x.status)), 180_000);
+  const b = await until('the pushed commit to be built', async () => (await builds()).find((x) => x.commit === second && ['succeeded', 'failed'].includes(x.status)), 600_000);
   assert.equal(b.status, 'succeeded', b.error);
   assert.equal(b.trigger, 'hook');
   assert.equal(b.triggeredBy, 'generic');

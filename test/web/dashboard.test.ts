@@ -41,6 +41,27 @@ after(async () => {
 
 const owner = () => bw.w.acmeOwner;
 const imageOf = (commit: string) => `${bw.s.host}/acme/shop.shop-web:${commit}`;
+/** Waits for a log line on the build page; fails at once (with the build's error) if the build ends without it. */
+async function waitLine(id: string, text: string): Promise<void> {
+  const line = page.locator('[data-testid=log] .line', { hasText: text }).waitFor({ timeout: LONG - 20_000 });
+  let done = false;
+  const watch = (async () => {
+    while (!done) {
+      const b = await apiCall(bw.s, owner().token, 'GET', `/builds/${id}`);
+      if (['succeeded', 'failed', 'cancelled'].includes(b.body.status)) {
+        await new Promise((r) => setTimeout(r, 3000)); // the line may still be on its way to the page
+        if (!done) throw new Error(`build ${id} ended ${b.body.status} before "${text}" showed: ${b.body.error}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  try {
+    await Promise.race([line, watch]);
+  } finally {
+    done = true;
+  }
+}
+
 const v2 = async (user: string, pass: string) => (await fetch(`${bw.s.url}/v2/`, { headers: { authorization: basic(user, pass) } })).status;
 
 test('signing in shows the applications page with what to do next', { timeout: LONG }, async (t) => {
@@ -92,7 +113,7 @@ test('deploy, then the build page shows log lines as they are written', { timeou
   await page.waitForURL(/\/builds\/[^/]+$/);
   buildId = decodeURIComponent(page.url().split('/').pop()!);
   // A line from the middle of the RUN step arrives while the build is still running.
-  await page.locator('[data-testid=log] .line', { hasText: 'tick 2' }).waitFor({ timeout: LONG });
+  await waitLine(buildId, 'tick 2');
   const during = await apiCall(bw.s, owner().token, 'GET', `/builds/${buildId}`);
   assert.ok(['fetching', 'building', 'pushing'].includes(during.body.status), `the line arrived while the build ran (status ${during.body.status})`);
   await page.locator('.log-section[data-phase=building]').waitFor();
@@ -291,7 +312,7 @@ test('cancel a running build from its page', { timeout: LONG }, async (t) => {
   assert.equal(d.status, 202);
   const r = { body: d.body.builds[0] };
   await page.goto(`${bw.s.url}/a/acme/apps/shop/builds/${r.body.id}`);
-  await page.locator('[data-testid=log] .line', { hasText: 'tick 1' }).waitFor({ timeout: 180_000 });
+  await waitLine(r.body.id, 'tick 1');
   await page.getByRole('button', { name: 'Cancel build' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel build' }).click();
   await page.locator('.pagehead [data-status=cancelled]').waitFor({ timeout: 60_000 });
