@@ -1,7 +1,7 @@
 // Registry benchmark: BuildGrid vs the reference registry (CNCF distribution 2.8, Debian's docker-registry) and, for
 // blob GETs, a bare static file server — all in ONE run, printed as ONE markdown table.
 //
-//   npx tsx bench/registry.ts            full run (~4 min on 2 idle cores, ≤ ~5.5 on a busy one); writes bench/results/registry.md
+//   npx tsx bench/registry.ts            full run (~4 min on 2 idle cores, 5-6 min on a busy one); writes bench/results/registry.md
 //   npx tsx bench/registry.ts --quick    smoke run (< 1 min, small sizes, 1 sample per row); writes nothing unless --out
 //   options: --out <file> | --out none   where to write the markdown (default: full → bench/results/registry.md)
 //            --reps <n>                  samples per cell (default 3 full, 1 quick); the table shows the best one
@@ -421,7 +421,7 @@ function treeCpuNs(root: number): number {
  * and the least disturbed attempt is kept. Waiting and re-running stop once `budgetMs` of extra time is used up, so
  * a persistently busy machine cannot stretch the run past its time box.
  */
-const noise = { samples: 0, waitedMs: 0, retries: 0, disturbed: 0, maxWaitMs: 2000, budgetMs: 75_000, spentMs: 0, worstForeign: 0 };
+const noise = { samples: 0, waitedMs: 0, retries: 0, disturbed: 0, maxWaitMs: 2000, budgetMs: 45_000, spentMs: 0, worstForeign: 0 };
 const FOREIGN_LIMIT = 0.2;
 
 async function waitQuiet(): Promise<void> {

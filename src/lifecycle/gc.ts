@@ -13,7 +13,7 @@ import type { BlobMaintenance } from '../storage/gc.ts';
  * now, the build's `PUT manifest` would pass the registry's check (it looks at links) and B would be broken for
  * good. distribution's offline collector avoids this by requiring a read-only registry; we cannot stop builds.
  *
- * THE PROTOCOL: one rule for writers, one for the sweeper, and a time fence between them.
+ * THE PROTOCOL: two rules for writers, one for the sweeper, and a time fence between them.
  *
  *  1. Intent before effect (registry/blobs.ts, uploads.ts, manifests.ts). An operation that will make a blob
  *     reachable, or that tells a client a blob exists, first records a durable *touch* of the digest
@@ -39,13 +39,18 @@ import type { BlobMaintenance } from '../storage/gc.ts';
  *     So "a link exists ⇒ its file exists" holds at every commit, and a manifest is accepted only when its links
  *     existed at claim time — and that claim's touch keeps the files for minBlobAge.
  *
- *  3. The time fence. A touch protects its blob for minBlobAge. Correctness needs the fence to outlast only the
- *     gap between a writer's touch and its own reference inside one request (milliseconds; bounded by the HTTP
- *     request timeout), so any value above a few minutes is safe. The default is hours because liveness wants
- *     more: a build HEADs every layer, uploads the missing ones and only then PUTs its manifest, and a layer
- *     swept between its HEAD and that PUT would fail the push (correctly refused, but failed). A file modified
- *     after the cutoff is never swept either (moveToTrash re-checks mtime under the lock), which covers blobs just
- *     written by put() or a commit; uploads in progress live in uploads/, outside blobs/, and are never candidates.
+ *  3. Check after committing (registry/uploads.ts, manifests.ts). Once a writer's link or manifest rows are
+ *     committed, no sweep can take what they name (rule 2 re-reads them). So right after committing, the writer
+ *     looks at the files once more: a blob missing *now* was swept between its touch and its commit, and the writer
+ *     takes its link or manifest back and answers with an error that makes the client upload again (a manifest's
+ *     own bytes are simply written again). With this, a lost blob is impossible whatever the timing.
+ *
+ *  4. The time fence. A touch protects its blob for minBlobAge; a file modified after the cutoff is never swept
+ *     (moveToTrash re-checks mtime under the lock). This is what keeps the post-commit check of rule 3 from ever
+ *     failing in practice, and it serves liveness: a build HEADs every layer, uploads the missing ones and only
+ *     then PUTs its manifest, and a layer swept between that HEAD and that PUT would fail the push (refused
+ *     correctly, but failed). Hence the default of hours; tests use a second. Uploads in progress live in
+ *     uploads/, outside blobs/, and are never candidates.
  *
  * CRASHES. kill -9 at any point leaves one of: (a) nothing changed; (b) a sweep transaction rolled back after some
  * renames — the files sit in gc-trash/ while the database still links them; (c) a committed batch whose gc-trash/
@@ -56,10 +61,11 @@ import type { BlobMaintenance } from '../storage/gc.ts';
  * MARK. The mark phase reads without locks (paged scans of references and links, the recent touches, a walk of
  * blobs/). It only nominates candidates: each sweep transaction re-checks its batch, so a reference added after
  * the mark read its table is still honoured. Costs: the mark holds every referenced digest in memory (~150 bytes
- * each: a million blobs ≈ 150 MB); a sweep batch (gcBatchSize, default 64) holds the write lock for a few
- * milliseconds (a handful of indexed lookups per digest and one rename per blob), during which this process's
- * queries queue behind it — pulls keep streaming (an open file is unaffected by a rename) and a manifest lookup
- * waits at most one batch.
+ * each: a million blobs ≈ 150 MB). A sweep batch (gcBatchSize, default 64) holds the write lock for a handful of
+ * indexed lookups per digest and one rename per blob: measured 10 ms median, 40 ms p90 for 64 blobs on a 2-core
+ * machine that other test runs kept busy (load ~9). Meanwhile this process's queries queue behind it: a tag lookup
+ * probed every 2 ms during such a collection waited 0.1 ms median, 38 ms p99. Pulls keep streaming (an open file
+ * is unaffected by a rename); their next lookup waits at most one batch.
  */
 
 export interface GcDeps {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Digest } from '../core/digest.ts';
 import { chunks, nowIso } from './codec.ts';
-import { lockKeys } from './locking.ts';
+import { hasRowLocks, lockKeys } from './locking.ts';
 import type { BlobGcRepo, BlobLinkRow, GcRef } from './lifecycle-types.ts';
 import type { Database } from './schema.ts';
 
@@ -33,7 +33,7 @@ export function blobGcRepo(db: Kysely<Database>): BlobGcRepo {
 
   return {
     async touch(digests) {
-      if (digests.length === 0) return;
+      if (!hasRowLocks(db)) return touchIn(db, digests); // SQLite: each insert already excludes a sweep
       await db.transaction().execute(async (trx) => {
         await lockKeys(trx, digests);
         await touchIn(trx, digests);

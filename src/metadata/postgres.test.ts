@@ -6,7 +6,8 @@ import { loudSkip, testPostgres, type TestDatabase } from '../../test/support/po
 import { migrateToLatest, schemaStatus, MIGRATIONS, MIGRATION_TABLE } from './index.ts';
 import { openPostgres } from './postgres.ts';
 import { buildInput, fromNow, seed } from './suite-fixtures.ts';
-import { rejectsWith } from './suite-helpers.ts';
+import { digestOf, rejectsWith } from './suite-helpers.ts';
+import { lockKeys } from './locking.ts';
 import { runMetadataSuite } from './suite.ts';
 import type { Metadata } from './types.ts';
 
@@ -215,6 +216,41 @@ if ('skip' in server) {
       } finally {
         await a!.close();
         await b!.close();
+      }
+    });
+
+    test('per-digest locks: touch, claimLinks and linkBlob wait while a sweep holds the digest, other digests do not', async () => {
+      const db = await fresh();
+      const [m] = dropWhenClosed([await openPostgres({ url: db.url })], db);
+      try {
+        const r = await m!.repositories.ensure('acme/a');
+        const [d, other] = [digestOf('a'), digestOf('b')];
+        await withKysely(db.url, async (k) => {
+          let release!: () => void;
+          const held = new Promise<void>((res) => (release = res));
+          let locked!: () => void;
+          const isLocked = new Promise<void>((res) => (locked = res));
+          const sweep = k.transaction().execute(async (trx) => {
+            await lockKeys(trx, [other, d]);
+            locked();
+            await held;
+          });
+          await isLocked;
+          await m!.repositories.linkBlob(r.id, digestOf('c')); // another digest: no wait
+          let done = false;
+          const waiting = Promise.all([
+            m!.lifecycle.gc.touch([d]), m!.repositories.linkBlob(r.id, d), m!.lifecycle.gc.claimLinks(r.id, [d]),
+          ]).then(() => (done = true));
+          await new Promise((res) => setTimeout(res, 300));
+          const blocked = !done;
+          release();
+          await sweep;
+          await waiting;
+          assert.ok(blocked, 'blocked while the sweep transaction holds the digest');
+          assert.ok(await m!.repositories.hasBlob(r.id, d));
+        });
+      } finally {
+        await m!.close();
       }
     });
 

@@ -29,6 +29,12 @@ async function manifestBytes(ctx: RequestContext, rec: ManifestRecord): Promise<
   return bytes;
 }
 
+/** The first of `digests` whose blob is not stored, or null. */
+async function firstMissing(ctx: RequestContext, digests: Digest[]): Promise<Digest | null> {
+  for (const d of new Set(digests)) if ((await ctx.deps.blobs.stat(d)) === null) return d;
+  return null;
+}
+
 /** GET/HEAD /v2/<name>/manifests/<reference>: the stored bytes with their media type and digest. */
 export const getManifest: Handler = async (ctx) => {
   const rec = await resolve(ctx);
@@ -81,7 +87,7 @@ export const putManifest: Handler = async (ctx) => {
   };
   const child = await missingChild();
   if (child) throw new AppError('MANIFEST_BLOB_UNKNOWN', `manifest ${child} referenced by the index is not in ${ctx.name}; push it first`, { digest: child });
-  const existed = parsed.manifests.length > 0 && (await metadata.manifests.get(repo.id, digest)) !== null;
+  const existed = (await metadata.manifests.get(repo.id, digest)) !== null;
   await ingest.put(body, digest);
   await metadata.manifests.put({
     repositoryId: repo.id,
@@ -94,13 +100,19 @@ export const putManifest: Handler = async (ctx) => {
     blobs: parsed.blobs.map((b) => b.digest),
     children: parsed.manifests.map((m) => m.digest),
   });
-  // Retention may have removed an untagged child between the check above and the insert (it checks for parents
-  // in its own transaction, which came first): take the new index back rather than serve it without its child.
+  // Now that the references are recorded, neither retention nor a collection can take what they name. Check that
+  // nothing was taken before they were: retention may have removed an untagged child (it checks for parents in its
+  // own, earlier transaction), and a sweep may have removed a blob if this request outlasted the collection fence
+  // since claimLinks. Then the new manifest is taken back rather than served broken. Its own bytes, if swept, are
+  // simply written again.
   const lost = parsed.manifests.length > 0 ? await missingChild() : null;
-  if (lost) {
+  const swept = lost ? null : await firstMissing(ctx, parsed.blobs.map((b) => b.digest));
+  if (lost || swept) {
     if (!existed) await metadata.manifests.delete(repo.id, digest);
-    throw new AppError('MANIFEST_BLOB_UNKNOWN', `manifest ${lost} referenced by the index is not in ${ctx.name}; push it first`, { digest: lost });
+    const what = lost ? `manifest ${lost} referenced by the index` : `blob ${swept} referenced by the manifest`;
+    throw new AppError('MANIFEST_BLOB_UNKNOWN', `${what} is not in ${ctx.name}; push it first`, { digest: lost ?? swept });
   }
+  if ((await ctx.deps.blobs.stat(digest)) === null) await ingest.put(body, digest);
   if (ref.kind === 'tag') await metadata.tags.set(repo.id, ref.tag, digest);
   const headers: Record<string, string> = {
     Location: `/v2/${ctx.name}/manifests/${digest}`,

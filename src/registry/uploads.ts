@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { AppError } from '../core/errors.ts';
-import { parseDigest } from '../core/digest.ts';
+import { parseDigest, type Digest } from '../core/digest.ts';
 import { isRepositoryName } from '../core/reference.ts';
 import { safeEqual } from '../core/ids.ts';
 import { sendEmpty, type Handler, type RequestContext } from './context.ts';
@@ -44,7 +44,20 @@ async function finish(ctx: RequestContext, sessionId: string, digestParam: strin
   const { digest: d } = await ctx.deps.ingest.commit(sessionId, digest);
   const repo = await repoFor(ctx);
   await ctx.deps.metadata.repositories.linkBlob(repo.id, d);
+  await verifyLinked(ctx, repo.id, d);
   return sendEmpty(ctx.res, 201, { Location: `/v2/${ctx.name}/blobs/${d}`, 'Docker-Content-Digest': d });
+}
+
+/**
+ * After linking: the file must still be there. A garbage-collection sweep cannot remove a linked blob, so if it is
+ * missing now, a sweep took it between this request's touch and its link (possible only when the collection fence,
+ * gcMinBlobAgeSeconds, is shorter than this request took; see lifecycle/gc.ts). Then the link is taken back and the
+ * client told to upload again, so a link never points at nothing.
+ */
+async function verifyLinked(ctx: RequestContext, repoId: string, digest: Digest): Promise<void> {
+  if ((await ctx.deps.blobs.stat(digest)) !== null) return;
+  await ctx.deps.metadata.repositories.unlinkBlob(repoId, digest);
+  throw new AppError('BLOB_UPLOAD_INVALID', `blob ${digest} was removed by garbage collection while it was being stored; upload it again`);
 }
 
 function contentLengthZero(ctx: RequestContext): boolean {
@@ -64,6 +77,7 @@ export const startUpload: Handler = async (ctx) => {
       if (source && (await ctx.deps.metadata.repositories.hasBlob(source.id, digest))) {
         const repo = await repoFor(ctx);
         await ctx.deps.metadata.repositories.linkBlob(repo.id, digest);
+        await verifyLinked(ctx, repo.id, digest);
         return sendEmpty(ctx.res, 201, { Location: `/v2/${ctx.name}/blobs/${digest}`, 'Docker-Content-Digest': digest });
       }
     }

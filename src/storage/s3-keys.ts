@@ -15,7 +15,8 @@
  *         data                         the multipart upload's key, completed only at commit (staging)
  *     logs/
  *       <build id>/
- *         0000000001.jsonl             build-log segments, named by their first line number (s3-logs.ts)
+ *         0000000001-0000000000.jsonl  build-log segments, named by their first line number and the log's bytes
+ *                                      before them (s3-logs.ts)
  *     gc-trash/<batch>/sha256-abcd…    blobs garbage collection is sweeping: copied here, then deleted from blobs/,
  *                                      and purged once the database transaction that decided it has committed
  *     quarantine/                      blobs fsck found corrupt, and stray objects under blobs/ (s3-gc.ts)

@@ -8,17 +8,20 @@ import { deleteObject, getBuffer, listObjects, putObject, type Bucket } from './
 /** A segment is closed (a new one begins) once it holds this many bytes; an 8 MiB log is then ~32 objects. */
 const SEGMENT_BYTES = 256 * 1024;
 
-interface Segment { start: number; text: string }
+/** The open segment: its first line number, the log's byte count before it (both fixed in its key), its text. */
+interface Segment { start: number; bytesBefore: number; text: string }
 interface State extends LogTotals { open: Segment; chain: Promise<unknown> }
 
 /**
  * Build logs in an S3 bucket, for nodes that share no disk. S3 objects cannot be appended to, so a log is a series
- * of segment objects `logs/<build>/<first line number>.jsonl` (s3-keys.ts): each append rewrites the open segment
- * whole (at most 256 KiB; the log buffer appends every ~150 ms), and a full segment is left alone from then on.
- * A PUT is atomic, so a reader on any node sees a segment before or after an append, never half of one.
+ * of segment objects `logs/<build>/<first line number>-<log bytes before it>.jsonl` (s3-keys.ts): each append
+ * rewrites the open segment whole (at most 256 KiB; the log buffer appends every ~150 ms), and a full segment is left
+ * alone from then on. A PUT is atomic, so a reader on any node sees a segment before or after an append, never half
+ * of one.
  *
  * Numbering state is cached per build in this process; a build's log is appended to by one node at a time (the one
- * whose worker runs it), and a node that finds no cache rebuilds it from the segments. Numbering, line cutting and
+ * whose worker runs it). A store without the cache rebuilds it from one LIST and the last segment alone: the key
+ * carries what came before it, and the truncation mark, when there is one, is the log's last line. Numbering, line cutting and
  * the cap are the filesystem store's (logs.ts). Throws AppError INVALID for a malformed build id, INTERNAL when the
  * bucket fails.
  */
@@ -37,14 +40,18 @@ export function createS3LogStore(opts: {
     checkLogId(id);
     return `${dir}${id}/`;
   };
-  const keyOf = (id: string, start: number) => `${prefixOf(id)}${String(start).padStart(10, '0')}.jsonl`;
+  const keyOf = (id: string, seg: Segment) =>
+    `${prefixOf(id)}${String(seg.start).padStart(10, '0')}-${String(seg.bytesBefore).padStart(10, '0')}.jsonl`;
 
-  /** The build's segments in line order: start line and key. */
-  async function segments(id: string): Promise<{ start: number; key: string }[]> {
+  /** The build's segments in line order: first line, bytes before, key. */
+  async function segments(id: string): Promise<{ start: number; bytesBefore: number; key: string }[]> {
     const listed = await listObjects(b, prefixOf(id));
     return listed
-      .map((o) => ({ start: Number(/(\d+)\.jsonl$/.exec(o.key)?.[1] ?? NaN), key: o.key }))
-      .filter((s) => Number.isInteger(s.start))
+      .map((o) => {
+        const m = /\/(\d{10})-(\d{10})\.jsonl$/.exec(o.key);
+        return { start: Number(m?.[1] ?? NaN), bytesBefore: Number(m?.[2] ?? NaN), key: o.key };
+      })
+      .filter((g) => Number.isInteger(g.start) && Number.isInteger(g.bytesBefore))
       .sort((x, y) => x.start - y.start);
   }
 
@@ -57,13 +64,18 @@ export function createS3LogStore(opts: {
   async function stateOf(id: string): Promise<State> {
     let s = states.get(id);
     if (!s) {
-      const segs = await segments(id);
-      const texts = await Promise.all(segs.map((g) => readSegment(g.key)));
-      const lines = texts.flatMap(parseLogLines);
-      const totals = totalsOf(lines);
-      const last = segs.at(-1);
-      const lastText = texts.at(-1) ?? '';
-      const open = last && Buffer.byteLength(lastText) < segmentBytes ? { start: last.start, text: lastText } : { start: totals.count + 1, text: '' };
+      const last = (await segments(id)).at(-1);
+      const text = last ? await readSegment(last.key) : '';
+      const lines = parseLogLines(text);
+      const inLast = totalsOf(lines);
+      const totals = {
+        count: lines.at(-1)?.n ?? (last ? last.start - 1 : 0),
+        bytes: (last?.bytesBefore ?? 0) + inLast.bytes,
+        truncated: inLast.truncated,
+      };
+      const open: Segment = last && Buffer.byteLength(text) < segmentBytes
+        ? { start: last.start, bytesBefore: last.bytesBefore, text }
+        : { start: totals.count + 1, bytesBefore: totals.bytes, text: '' };
       s = { ...totals, open, chain: Promise.resolve() };
       if (states.size > 1000) states.delete(states.keys().next().value as string);
       states.set(id, s);
@@ -79,9 +91,11 @@ export function createS3LogStore(opts: {
         const { out, totals } = numberLines(s, lines, maxBytes, now().toISOString());
         if (out.length === 0) return out;
         const text = s.open.text + out.map((l) => `${JSON.stringify(l)}\n`).join('');
-        await putObject(b, keyOf(id, s.open.start), Buffer.from(text)); // on failure nothing changes
+        await putObject(b, keyOf(id, s.open), Buffer.from(text)); // on failure nothing changes
         Object.assign(s, totals);
-        s.open = Buffer.byteLength(text) >= segmentBytes ? { start: totals.count + 1, text: '' } : { start: s.open.start, text };
+        s.open = Buffer.byteLength(text) >= segmentBytes
+          ? { start: totals.count + 1, bytesBefore: totals.bytes, text: '' }
+          : { ...s.open, text };
         return out;
       });
       s.chain = run.catch(() => undefined);

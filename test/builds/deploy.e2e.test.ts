@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
 import { apiCall, basic } from '../support/world.ts';
-import { makeBuildWorld, waitBuild, dockerfile, type BuildWorld } from './support.ts';
+import { makeBuildWorld, waitBuild, dockerfile, timelineSettled, type BuildWorld } from './support.ts';
 
 // The builder end to end: a git repository becomes <ns>/<app>.<repo>:<commit>, with logs and a timeline.
 let bw: BuildWorld;
@@ -62,8 +62,7 @@ test('deploy builds the head commit; the image carries labels and is pullable by
 });
 
 test('the timeline lists the deployment (Application Deployed) and the build, newest first', async () => {
-  const t = await apiCall(bw.s, token, 'GET', '/accounts/acme/apps/shop/timeline');
-  assert.equal(t.status, 200);
+  const t = { body: await timelineSettled(bw.s, token, '/accounts/acme/apps/shop') };
   const dep = t.body.find((e: any) => e.kind === 'deployment');
   assert.equal(dep.title, 'Application Deployed');
   assert.equal(dep.status, 'succeeded');
@@ -122,8 +121,14 @@ test('a broken Dockerfile fails the build and the deployment, and the log shows 
   const text = log.body.lines.map((l: any) => l.text).join('\n');
   assert.match(text, /about-to-fail/);
   assert.match(text, /exit status 3|exit code 3|error building|returned a non-zero code/i);
-  const t = await apiCall(bw.s, token, 'GET', '/accounts/acme/apps/shop/timeline');
-  const dep = t.body.find((e: any) => e.kind === 'deployment' && e.status !== 'succeeded');
+  // The deployment concludes right after its last build: poll briefly.
+  let dep: any;
+  for (let i = 0; i < 50; i++) {
+    const t = await apiCall(bw.s, token, 'GET', '/accounts/acme/apps/shop/timeline');
+    dep = t.body.find((e: any) => e.kind === 'deployment' && e.status !== 'succeeded');
+    if (dep.status !== 'running') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   assert.equal(dep.status, 'failed');
   assert.match(dep.error, /web: failed/);
 });

@@ -7,7 +7,7 @@ import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http.ts';
 import { apiCall } from '../support/world.ts';
 import { cli } from '../support/cli.ts';
-import { makeBuildWorld, waitBuild, waitBuildState, dockerfile, type BuildWorld } from './support.ts';
+import { makeBuildWorld, waitBuild, waitBuildState, dockerfile, timelineSettled, type BuildWorld } from './support.ts';
 
 // Live logs with resume, cancel, private repositories over smart HTTP, and the CLI's build commands.
 let bw: BuildWorld;
@@ -86,8 +86,8 @@ test('log lines arrive live over SSE, a reconnect resumes after Last-Event-ID, a
   assert.ok(Date.now() - started < 20_000, `cancel took ${Date.now() - started} ms`);
   const ended = await sse(`/builds/${id}/log/stream`, null, (ev) => ev.some((e) => e.event === 'end'));
   assert.equal(ended.at(-1)!.data.status, 'cancelled');
-  const t = await apiCall(bw.s, token, 'GET', '/accounts/acme/apps/tools/timeline');
-  assert.equal(t.body.find((e: any) => e.kind === 'deployment').status, 'failed');
+  const t = await timelineSettled(bw.s, token, '/accounts/acme/apps/tools');
+  assert.equal(t.find((e: any) => e.kind === 'deployment').status, 'failed');
 });
 
 test('cancelling a queued build cancels it at once', async () => {

@@ -69,3 +69,14 @@ export function dockerfile(base: string, extra = ''): string {
     '',
   ].join('\n');
 }
+
+/** The application's timeline once its newest deployment is no longer running (deployments conclude just after their last build). */
+export async function timelineSettled(s: TestServer, token: string, appPath: string, timeoutMs = 30_000): Promise<any[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const t = await apiCall(s, token, 'GET', `${appPath}/timeline`);
+    const dep = t.body.find((e: any) => e.kind === 'deployment');
+    if (!dep || dep.status !== 'running' || Date.now() > until) return t.body;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

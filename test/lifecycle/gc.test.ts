@@ -146,3 +146,24 @@ test('crash leftovers: recovery puts back what the database still needs and drop
   await pullImage(x.s.url, credsOf(x.w.acmeViewer), img.repository, img.commit);
   assert.equal((await fsckNow(x)).exitCode, 0);
 });
+
+test('a manifest naming a blob that vanished after its link check is taken back, not served broken', async () => {
+  // As if a sweep took the file between the manifest's link check and its insert: the link is there, the file not.
+  const img = await pushImage(x, 'api');
+  const layer = randomBytes(5000);
+  await x.client.uploadBlob(img.repository, sha256Of(layer), layer.length, () => Readable.from([layer]));
+  const paths = storePaths(join(x.s.dataDir, 'storage'));
+  await import('node:fs/promises').then((fs) => fs.rm(paths.blob(sha256Of(layer))));
+  const config = Buffer.from('{"os":"linux","architecture":"amd64"}');
+  await x.client.uploadBlob(img.repository, sha256Of(config), config.length, () => Readable.from([config]));
+  const m = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: sha256Of(config), size: config.length },
+    layers: [{ mediaType: MediaType.ociLayerGzip, digest: sha256Of(layer), size: layer.length }],
+  }));
+  await assert.rejects(x.client.putManifest(img.repository, 'broken', MediaType.ociManifest, m), /MANIFEST_BLOB_UNKNOWN.*upload|push it first/);
+  const repo = (await x.s.metadata.repositories.get(img.repository))!;
+  assert.equal(await x.s.metadata.manifests.get(repo.id, sha256Of(m)), null, 'the manifest was taken back');
+  assert.equal(await x.s.metadata.tags.get(repo.id, 'broken'), null);
+  await x.s.metadata.repositories.unlinkBlob(repo.id, sha256Of(layer)); // the dangling link this setup made by hand
+  assert.equal((await fsckNow(x)).exitCode, 0);
+});

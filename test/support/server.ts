@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../src/app/server.ts';
+import { testBackendOverrides } from './backends.ts';
 
 /** Admin credentials of every test server. */
 export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123' };
@@ -24,11 +25,12 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
   }));
+  const backends = await testBackendOverrides(); // BUILDGRID_TEST_BACKENDS=postgres,s3 (opt-in; see backends.ts)
   const config = loadConfig({
     env: {},
     overrides: {
       port: probe, host: '127.0.0.1', dataDir, publicUrl: `http://127.0.0.1:${probe}`,
-      adminEmail: ADMIN.email, adminPassword: ADMIN.password, logLevel: 'silent', ...overrides,
+      adminEmail: ADMIN.email, adminPassword: ADMIN.password, logLevel: 'silent', ...backends.overrides, ...overrides,
     },
   });
   const origWrite = process.stderr.write.bind(process.stderr);
@@ -40,6 +42,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
     host: `127.0.0.1:${server.port}`,
     async stop() {
       await server.close();
+      await backends.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

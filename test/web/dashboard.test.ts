@@ -44,6 +44,7 @@ const imageOf = (commit: string) => `${bw.s.host}/acme/shop.shop-web:${commit}`;
 /** Waits for a log line on the build page; fails at once (with the build's error) if the build ends without it. */
 async function waitLine(id: string, text: string): Promise<void> {
   const line = page.locator('[data-testid=log] .line', { hasText: text }).waitFor({ timeout: LONG - 20_000 });
+  line.catch(() => undefined); // when the build ends first, this wait is abandoned
   let done = false;
   const watch = (async () => {
     while (!done) {
@@ -152,6 +153,9 @@ test('the timeline lists the deployment and the build with commit, author, trigg
   await dep.getByText('Application Deployed').waitFor();
   assert.equal(await page.locator('[data-service=web]').getByTestId('service-image').innerText(), imageOf(commit));
   await page.getByText('Live', { exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'Redeploy hook' }).waitFor();
+  await page.getByText('Signed URL').waitFor();
+  await page.getByRole('button', { name: 'Rotate secret' }).waitFor();
   await screenshot(page, 'application', { fullPage: true });
 });
 
@@ -176,6 +180,7 @@ test('copy the image URL; Pull & run shows docker and Kubernetes lines', { timeo
   assert.equal(clip, image);
   await page.locator('[data-service=web]').getByRole('button', { name: /Pull and run/ }).click();
   const dialog = page.getByRole('dialog');
+  await dialog.getByText(`docker login ${bw.s.host} -u ${owner().registry.username}`).waitFor();
   const text = await dialog.innerText();
   assert.match(text, new RegExp(`docker login ${bw.s.host} -u ${owner().registry.username}`));
   assert.ok(text.includes(`docker pull ${image}`));
@@ -191,7 +196,7 @@ test('rotate the BuildGrid password in Settings: the old one is refused by the r
   if (!browser) return t.skip('chromium did not start');
   const old = owner().registry.password;
   assert.equal(await v2(owner().registry.username, old), 200);
-  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('heading', { name: 'BuildGrid Settings' }).waitFor();
   assert.equal(await page.getByTestId('registry-username').innerText(), owner().registry.username);
   assert.equal(await page.getByTestId('registry-password').getAttribute('data-value'), null, 'masked until revealed');
@@ -228,10 +233,10 @@ test('pull tokens: create (shown once), use, revoke', { timeout: LONG }, async (
 
 test('members: an owner adds a new person (creating their login) and changes a role', { timeout: LONG }, async (t) => {
   if (!browser) return t.skip('chromium did not start');
-  await page.getByRole('link', { name: 'Applications' }).click();
+  await page.getByRole('link', { name: 'Applications', exact: true }).click();
   await page.locator('.list-row', { hasText: 'Shop' }).getByText('Succeeded').waitFor();
   await screenshot(page, 'applications');
-  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByRole('link', { name: 'Members', exact: true }).click();
   await page.getByRole('heading', { name: 'Members', level: 1 }).waitFor();
   await page.getByLabel('Email').fill('newbie@acme.test');
   await page.getByLabel('Role', { exact: true }).selectOption('viewer');
@@ -278,6 +283,8 @@ test('a viewer cannot deploy: the button is disabled and the API refuses', { tim
     await vp.getByText('Deploying needs the developer role').waitFor();
     assert.equal(await vp.getByRole('button', { name: 'Rebuild' }).count(), 0);
     assert.equal(await vp.getByRole('link', { name: 'Add service' }).count(), 0);
+    await vp.getByText('Developers and owners see the hook URL and secret.').waitFor();
+    assert.equal(await vp.getByRole('button', { name: 'Rotate secret' }).count(), 0);
     // The image is still there to copy and pull.
     await vp.locator('[data-service=web]').getByRole('button', { name: 'Copy image URL' }).waitFor();
     const r = await apiCall(bw.s, bw.w.acmeViewer.token, 'POST', '/accounts/acme/apps/shop/deploy', {});

@@ -87,7 +87,8 @@ export function registerLifecycleCommands(program: Command): void {
     .description('past garbage collections, retention runs and fsck runs')
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'machine-readable output')
-    .action(action(async (opts: { limit: string; json?: boolean }) => {
+    .action(action(async (_o: object, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ limit: string; json?: boolean }>(); // `gc history --json`: gc's own --json takes it
       const runs = await api<LifecycleRunT[]>(currentLogin(), 'GET', `/admin/lifecycle/runs?limit=${Number(opts.limit) || 20}`);
       emit(opts, runs, () => table(runs.map((r) => {
         const g = (r.summary?.gc ?? {}) as { blobsDeleted?: number; bytesFreed?: number };

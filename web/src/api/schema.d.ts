@@ -702,6 +702,243 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{namespace}/apps/{app}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    app: string;
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description in force: the application's own, else the account default; null: nothing is removed */
+                            effective: {
+                                enabled: boolean;
+                                /** @description removed images stay restorable this long before their blobs may be collected */
+                                graceDays: number;
+                                /** @description keep the newest N images of every branch */
+                                keepLastPerBranch: number | null;
+                                /** @description keep images produced within D days */
+                                keepNewerThanDays: number | null;
+                                /** @description always keep images pulled within P days */
+                                keepPulledWithinDays: number;
+                                /** @enum {string} */
+                                source: "application" | "account";
+                                updatedAt: string;
+                                updatedBy: string;
+                            } | null;
+                            /** @description set on this application (or account) */
+                            policy: {
+                                enabled: boolean;
+                                /** @description removed images stay restorable this long before their blobs may be collected */
+                                graceDays: number;
+                                /** @description keep the newest N images of every branch */
+                                keepLastPerBranch: number | null;
+                                /** @description keep images produced within D days */
+                                keepNewerThanDays: number | null;
+                                /** @description always keep images pulled within P days */
+                                keepPulledWithinDays: number;
+                                updatedAt: string;
+                                updatedBy: string;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    app: string;
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description default true */
+                        enabled?: boolean;
+                        /** @description default 7 */
+                        graceDays?: number;
+                        keepLastPerBranch?: number | null;
+                        keepNewerThanDays?: number | null;
+                        /** @description default 30 */
+                        keepPulledWithinDays?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            /** @description removed images stay restorable this long before their blobs may be collected */
+                            graceDays: number;
+                            /** @description keep the newest N images of every branch */
+                            keepLastPerBranch: number | null;
+                            /** @description keep images produced within D days */
+                            keepNewerThanDays: number | null;
+                            /** @description always keep images pulled within P days */
+                            keepPulledWithinDays: number;
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    app: string;
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{namespace}/apps/{app}/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    app: string;
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true: only report what would be removed */
+                        dryRun: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            applications: {
+                                application: string;
+                                applicationId: string;
+                                bytesFreed: number;
+                                decisions: {
+                                    branch: string | null;
+                                    buildIds: string[];
+                                    /** @description freed once collected */
+                                    bytes: number;
+                                    /** @description untagged manifests removed with it */
+                                    cascade: string[];
+                                    digest: string;
+                                    images: string[];
+                                    lastPulledAt: string | null;
+                                    producedAt: string;
+                                    /** @description why it is kept */
+                                    reasons: string[];
+                                    repository: string;
+                                    restorableUntil?: string;
+                                    skippedReason?: string;
+                                    /** @enum {string} */
+                                    status: "removed" | "would-remove" | "skipped" | "kept";
+                                    tags: string[];
+                                    trashId?: string;
+                                }[];
+                                images: number;
+                                kept: number;
+                                namespace: string;
+                                policy: {
+                                    enabled: boolean;
+                                    /** @description removed images stay restorable this long before their blobs may be collected */
+                                    graceDays: number;
+                                    /** @description keep the newest N images of every branch */
+                                    keepLastPerBranch: number | null;
+                                    /** @description keep images produced within D days */
+                                    keepNewerThanDays: number | null;
+                                    /** @description always keep images pulled within P days */
+                                    keepPulledWithinDays: number;
+                                    /** @enum {string} */
+                                    source: "application" | "account";
+                                    updatedAt: string;
+                                    updatedBy: string;
+                                } | null;
+                                removed: number;
+                            }[];
+                            dryRun: boolean;
+                            evaluatedAt: string;
+                            totals: {
+                                applications: number;
+                                bytesFreed: number;
+                                images: number;
+                                kept: number;
+                                removed: number;
+                                skipped: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{namespace}/apps/{app}/services": {
         parameters: {
             query?: never;
@@ -899,6 +1136,15 @@ export interface paths {
                             id: string;
                             image: string | null;
                             imageId: string | null;
+                            /** @description the build's image was removed (e.g. by retention); restorable until restorableUntil (null: purged) */
+                            imageRemoved?: {
+                                image: string | null;
+                                /** @description retention, fsck or manual */
+                                reason: string;
+                                removedAt: string;
+                                restorableUntil: string | null;
+                                trashId: string;
+                            };
                             /** @enum {string} */
                             kind: "deployment" | "build";
                             logUrl: string | null;
@@ -917,6 +1163,73 @@ export interface paths {
                             trigger: string;
                             triggeredBy: string;
                         }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{namespace}/apps/{app}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    app: string;
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            application: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            };
+                            repositories: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                        };
                     };
                 };
             };
@@ -1336,6 +1649,239 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{namespace}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description in force: the application's own, else the account default; null: nothing is removed */
+                            effective: {
+                                enabled: boolean;
+                                /** @description removed images stay restorable this long before their blobs may be collected */
+                                graceDays: number;
+                                /** @description keep the newest N images of every branch */
+                                keepLastPerBranch: number | null;
+                                /** @description keep images produced within D days */
+                                keepNewerThanDays: number | null;
+                                /** @description always keep images pulled within P days */
+                                keepPulledWithinDays: number;
+                                /** @enum {string} */
+                                source: "application" | "account";
+                                updatedAt: string;
+                                updatedBy: string;
+                            } | null;
+                            /** @description set on this application (or account) */
+                            policy: {
+                                enabled: boolean;
+                                /** @description removed images stay restorable this long before their blobs may be collected */
+                                graceDays: number;
+                                /** @description keep the newest N images of every branch */
+                                keepLastPerBranch: number | null;
+                                /** @description keep images produced within D days */
+                                keepNewerThanDays: number | null;
+                                /** @description always keep images pulled within P days */
+                                keepPulledWithinDays: number;
+                                updatedAt: string;
+                                updatedBy: string;
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description default true */
+                        enabled?: boolean;
+                        /** @description default 7 */
+                        graceDays?: number;
+                        keepLastPerBranch?: number | null;
+                        keepNewerThanDays?: number | null;
+                        /** @description default 30 */
+                        keepPulledWithinDays?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                            /** @description removed images stay restorable this long before their blobs may be collected */
+                            graceDays: number;
+                            /** @description keep the newest N images of every branch */
+                            keepLastPerBranch: number | null;
+                            /** @description keep images produced within D days */
+                            keepNewerThanDays: number | null;
+                            /** @description always keep images pulled within P days */
+                            keepPulledWithinDays: number;
+                            updatedAt: string;
+                            updatedBy: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{namespace}/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true: only report what would be removed */
+                        dryRun: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            applications: {
+                                application: string;
+                                applicationId: string;
+                                bytesFreed: number;
+                                decisions: {
+                                    branch: string | null;
+                                    buildIds: string[];
+                                    /** @description freed once collected */
+                                    bytes: number;
+                                    /** @description untagged manifests removed with it */
+                                    cascade: string[];
+                                    digest: string;
+                                    images: string[];
+                                    lastPulledAt: string | null;
+                                    producedAt: string;
+                                    /** @description why it is kept */
+                                    reasons: string[];
+                                    repository: string;
+                                    restorableUntil?: string;
+                                    skippedReason?: string;
+                                    /** @enum {string} */
+                                    status: "removed" | "would-remove" | "skipped" | "kept";
+                                    tags: string[];
+                                    trashId?: string;
+                                }[];
+                                images: number;
+                                kept: number;
+                                namespace: string;
+                                policy: {
+                                    enabled: boolean;
+                                    /** @description removed images stay restorable this long before their blobs may be collected */
+                                    graceDays: number;
+                                    /** @description keep the newest N images of every branch */
+                                    keepLastPerBranch: number | null;
+                                    /** @description keep images produced within D days */
+                                    keepNewerThanDays: number | null;
+                                    /** @description always keep images pulled within P days */
+                                    keepPulledWithinDays: number;
+                                    /** @enum {string} */
+                                    source: "application" | "account";
+                                    updatedAt: string;
+                                    updatedBy: string;
+                                } | null;
+                                removed: number;
+                            }[];
+                            dryRun: boolean;
+                            evaluatedAt: string;
+                            totals: {
+                                applications: number;
+                                bytesFreed: number;
+                                images: number;
+                                kept: number;
+                                removed: number;
+                                skipped: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts/{namespace}/tokens": {
         parameters: {
             query?: never;
@@ -1464,6 +2010,704 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{namespace}/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    /** @description also restored and purged entries */
+                    all?: "0" | "1" | "true" | "false";
+                    /** @description only this application */
+                    app?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            application: string | null;
+                            buildIds: string[];
+                            bytes: number;
+                            digest: string;
+                            /** @description restorable until then; collected after */
+                            expiresAt: string;
+                            id: string;
+                            images: string[];
+                            manifests: number;
+                            purgedAt: string | null;
+                            reason: string;
+                            removedAt: string;
+                            removedBy: string;
+                            repository: string;
+                            restoredAt: string | null;
+                            /** @enum {string} */
+                            state: "removed" | "restored" | "purged";
+                            tags: string[];
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{namespace}/trash/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            application: string | null;
+                            buildIds: string[];
+                            bytes: number;
+                            digest: string;
+                            /** @description restorable until then; collected after */
+                            expiresAt: string;
+                            id: string;
+                            images: string[];
+                            manifests: number;
+                            purgedAt: string | null;
+                            reason: string;
+                            removedAt: string;
+                            removedBy: string;
+                            repository: string;
+                            restoredAt: string | null;
+                            /** @enum {string} */
+                            state: "removed" | "restored" | "purged";
+                            tags: string[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{namespace}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    namespace: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accounts: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                            applications: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                            repositories: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                            store?: {
+                                blobs: number;
+                                bytes: number;
+                                referencedBytes: number;
+                                trashBytes: number;
+                                unreferencedBytes: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/fsck": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default false */
+                        repair?: boolean;
+                        /** @default false */
+                        wait?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            error: string | null;
+                            finishedAt: string | null;
+                            heartbeatAt: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "gc" | "fsck" | "retention";
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            /** @description the full report: what was (or would be) removed */
+                            report: unknown;
+                            requestedBy: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            summary: {
+                                [key: string]: unknown;
+                            } | null;
+                            trigger: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            error: string | null;
+                            finishedAt: string | null;
+                            heartbeatAt: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "gc" | "fsck" | "retention";
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            requestedBy: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            summary: {
+                                [key: string]: unknown;
+                            } | null;
+                            trigger: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default false */
+                        dryRun?: boolean;
+                        /**
+                         * @description apply retention policies first
+                         * @default true
+                         */
+                        retention?: boolean;
+                        /**
+                         * @description answer when the run has finished (else 202 at once; poll the run)
+                         * @default false
+                         */
+                        wait?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            error: string | null;
+                            finishedAt: string | null;
+                            heartbeatAt: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "gc" | "fsck" | "retention";
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            /** @description the full report: what was (or would be) removed */
+                            report: unknown;
+                            requestedBy: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            summary: {
+                                [key: string]: unknown;
+                            } | null;
+                            trigger: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            error: string | null;
+                            finishedAt: string | null;
+                            heartbeatAt: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "gc" | "fsck" | "retention";
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            requestedBy: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            summary: {
+                                [key: string]: unknown;
+                            } | null;
+                            trigger: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/lifecycle/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    kind?: "gc" | "fsck" | "retention";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            error: string | null;
+                            finishedAt: string | null;
+                            heartbeatAt: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "gc" | "fsck" | "retention";
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            requestedBy: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            summary: {
+                                [key: string]: unknown;
+                            } | null;
+                            trigger: string;
+                        }[];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/lifecycle/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            error: string | null;
+                            finishedAt: string | null;
+                            heartbeatAt: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "gc" | "fsck" | "retention";
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            /** @description the full report: what was (or would be) removed */
+                            report: unknown;
+                            requestedBy: string;
+                            startedAt: string;
+                            /** @enum {string} */
+                            status: "running" | "succeeded" | "failed";
+                            summary: {
+                                [key: string]: unknown;
+                            } | null;
+                            trigger: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description true: only report what would be removed */
+                        dryRun: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            applications: {
+                                application: string;
+                                applicationId: string;
+                                bytesFreed: number;
+                                decisions: {
+                                    branch: string | null;
+                                    buildIds: string[];
+                                    /** @description freed once collected */
+                                    bytes: number;
+                                    /** @description untagged manifests removed with it */
+                                    cascade: string[];
+                                    digest: string;
+                                    images: string[];
+                                    lastPulledAt: string | null;
+                                    producedAt: string;
+                                    /** @description why it is kept */
+                                    reasons: string[];
+                                    repository: string;
+                                    restorableUntil?: string;
+                                    skippedReason?: string;
+                                    /** @enum {string} */
+                                    status: "removed" | "would-remove" | "skipped" | "kept";
+                                    tags: string[];
+                                    trashId?: string;
+                                }[];
+                                images: number;
+                                kept: number;
+                                namespace: string;
+                                policy: {
+                                    enabled: boolean;
+                                    /** @description removed images stay restorable this long before their blobs may be collected */
+                                    graceDays: number;
+                                    /** @description keep the newest N images of every branch */
+                                    keepLastPerBranch: number | null;
+                                    /** @description keep images produced within D days */
+                                    keepNewerThanDays: number | null;
+                                    /** @description always keep images pulled within P days */
+                                    keepPulledWithinDays: number;
+                                    /** @enum {string} */
+                                    source: "application" | "account";
+                                    updatedAt: string;
+                                    updatedBy: string;
+                                } | null;
+                                removed: number;
+                            }[];
+                            dryRun: boolean;
+                            evaluatedAt: string;
+                            totals: {
+                                applications: number;
+                                bytesFreed: number;
+                                images: number;
+                                kept: number;
+                                removed: number;
+                                skipped: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accounts: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                            applications: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                            repositories: {
+                                blobs: number;
+                                /** @enum {string} */
+                                kind: "account" | "application" | "repository";
+                                manifests: number;
+                                name: string;
+                                /** @description also referenced elsewhere */
+                                sharedBytes: number;
+                                totalBytes: number;
+                                /** @description held only by removed, still restorable images */
+                                trashBytes: number;
+                                /** @description referenced only here: freed if everything here went */
+                                uniqueBytes: number;
+                            }[];
+                            store?: {
+                                blobs: number;
+                                bytes: number;
+                                referencedBytes: number;
+                                trashBytes: number;
+                                unreferencedBytes: number;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

@@ -11,6 +11,7 @@ import { Timeline } from '../components/Timeline';
 import { ImagesTable } from '../components/ImagesTable';
 import { EnvEditor } from '../components/EnvEditor';
 import { LiveDot } from '../components/LiveDot';
+import { HookPanel } from '../components/HookPanel';
 
 /** An application: its services with their latest images, Deploy, the live timeline, images and build environment. */
 export function AppPage({ ns, app }: { ns: string; app: string }) {
@@ -68,6 +69,11 @@ export function AppPage({ ns, app }: { ns: string; app: string }) {
         <h2 id="images-h">Images</h2>
         {images.error !== undefined && <ErrorBox error={images.error} retry={images.reload} />}
         {images.data && <ImagesTable ns={ns} rows={images.data} />}
+      </section>
+
+      <section aria-labelledby="hook-h" className="block">
+        <h2 id="hook-h">Redeploy hook</h2>
+        <HookPanel ns={ns} app={app} canManage={canBuild} />
       </section>
 
       <section aria-labelledby="env-h" className="block">
