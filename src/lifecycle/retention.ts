@@ -9,8 +9,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Evaluation reads the deployments at `t`, but a deployment the deployer stamped a moment before `t` may become
  * visible only after it (its timestamp is taken before its row is written, and its items are set a moment later
  * still). The removal guard therefore re-reads, in the removal's own transaction, every deployment created from
- * `t - GUARD_MARGIN_MS` on: one that uses the image, or has no items yet, skips the removal (the next run retries),
- * so an image a deployment has just started to use is never removed. Other recent deployments do not block it.
+ * `t - GUARD_MARGIN_MS` on that the evaluation did not read with its items: one that uses the image, or has no
+ * items yet, skips the removal (the next run retries), so an image a deployment has just started to use is never
+ * removed. Recent deployments the evaluation did read, and those that do not use the image, do not block it.
  */
 const GUARD_MARGIN_MS = 60_000;
 
@@ -69,7 +70,7 @@ export async function effectivePolicy(metadata: Metadata, accountId: string, app
 
 /** An application's evaluated decisions and the facts the removal guard needs. */
 interface Evaluated {
-  account: Account; app: Application; policy: EffectivePolicy | null; evaluatedAt: string;
+  account: Account; app: Application; policy: EffectivePolicy | null; evaluatedAt: string; seenDeployments: string[];
   repos: Map<string, Repository>;
   manifests: InventoryManifest[];
   decisions: Decision[];
@@ -106,7 +107,7 @@ export async function applyRetention(deps: RetentionDeps, targets: Array<{ accou
           accountId: e.account.id, applicationId: e.app.id, repositoryId: d.image.repositoryId, repository: d.image.repository,
           digest: d.image.digest, cascade: d.cascade, buildIds: d.image.buildIds, reason: 'retention', removedBy: opts.removedBy,
           graceMs: (e.policy?.graceDays ?? 7) * DAY_MS, bytes: row.bytes,
-          guard: { tags: d.image.tags, evaluatedAt: e.evaluatedAt },
+          guard: { tags: d.image.tags, evaluatedAt: e.evaluatedAt, seenDeployments: e.seenDeployments },
         });
         if (r.ok) Object.assign(row, { status: 'removed', trashId: r.entry.id, restorableUntil: r.entry.expiresAt });
         else Object.assign(row, { status: 'skipped', skippedReason: r.reason });
@@ -163,9 +164,12 @@ async function evaluate(deps: RetentionDeps, account: Account, app: Application,
     const r = await md.repositories.get(s.repository);
     if (r) repos.set(r.id, r);
   }
-  if (!policy?.enabled || repos.size === 0) return { account, app, policy, evaluatedAt, repos, manifests: [], decisions: [] };
+  if (!policy?.enabled || repos.size === 0) return { account, app, policy, evaluatedAt, seenDeployments: [], repos, manifests: [], decisions: [] };
 
   const ids = [...repos.keys()];
+  // Recent deployments read with their items: the guard need not distrust these (see GUARD_MARGIN_MS).
+  const seenDeployments = (await md.deployments.list(app.id, { limit: 100 }))
+    .filter((d) => d.createdAt >= evaluatedAt && d.items.length > 0).map((d) => d.id);
   const deployments = await md.lifecycle.inventory.deploymentsInUse(app.id);
   const builds = await md.lifecycle.inventory.builds(app.id);
   const manifests = await md.lifecycle.inventory.manifests(ids);
@@ -198,7 +202,7 @@ async function evaluate(deps: RetentionDeps, account: Account, app: Application,
         pulls.get(key(repoId, m.digest)) ?? null, restored.get(key(repoId, m.digest)) ?? null));
     decisions.push(...evaluateRepository(rules, images, inRepo, now));
   }
-  return { account, app, policy, evaluatedAt, repos, manifests, decisions };
+  return { account, app, policy, evaluatedAt, seenDeployments, repos, manifests, decisions };
 }
 
 function factsOf(m: InventoryManifest, repo: Repository, builds: ImageBuild[], deployed: Set<string>, lastPulledAt: number | null, restoredAt: number | null): ImageFacts {

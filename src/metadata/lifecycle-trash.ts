@@ -140,6 +140,7 @@ async function removeIn(trx: Transaction<Database>, input: RemoveInput): Promise
         .where('created_at', '>=', input.guard.evaluatedAt).execute();
       const commits = new Set(tags.map((t) => t.name));
       for (const d of recent) {
+        if (input.guard.seenDeployments.includes(d.id)) continue;
         const items = fromJson<Array<{ buildId?: string; commit?: string | null }>>(d.items) ?? [];
         const uses = items.some((i) => (i.buildId !== undefined && input.buildIds.includes(i.buildId)) || (i.commit != null && commits.has(i.commit)));
         if (uses || (d.status === 'running' && items.length === 0)) return skip(`deployment ${d.id}, started since the policy was evaluated, may use it`);

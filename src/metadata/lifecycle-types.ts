@@ -68,9 +68,12 @@ export interface RemovalGuard {
   tags: TrashedTag[];
   /**
    * Deployments created from this time on may have been invisible to the evaluation: one of them that uses the
-   * image (its builds or commit), or whose items are not recorded yet, skips the removal.
+   * image (its builds or commit), or whose items are not recorded yet, skips the removal — unless it is in
+   * `seenDeployments`.
    */
   evaluatedAt: string;
+  /** Deployments created since `evaluatedAt` that the evaluation saw with their items (so it accounted for them). */
+  seenDeployments: string[];
 }
 
 export interface RemoveInput {

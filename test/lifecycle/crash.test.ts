@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -120,13 +120,20 @@ test('kill -9 at random points of garbage collection: kept images survive, fsck 
   const pushed: string[] = [];
   const killedAt: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (let i = 0; i < 15; i++) pushed.push(await push());
+    for (let i = 0; i < 20; i++) pushed.push(await push());
     await sleep(1100); // past the collection fence
     const start = await admin('POST', '/admin/gc', { retention: true });
     assert.equal(start.status, 202, JSON.stringify(start.body));
-    const delay = 10 + Math.floor(Math.random() * 400);
+    // Odd rounds: at a random moment (retention, mark, sweep or after the end). Even rounds: the moment a sweep
+    // batch shows up in gc-trash/, i.e. inside a sweep (mid-transaction, or committed but not yet purged).
+    const t0 = Date.now();
+    if (round % 2 === 1) await sleep(10 + Math.floor(Math.random() * 400));
+    else while (!existsSync(join(tmp, 'data', 'storage', 'gc-trash')) || readdirSync(join(tmp, 'data', 'storage', 'gc-trash')).length === 0) {
+      if (Date.now() - t0 > 5000) break;
+      await sleep(1);
+    }
+    const delay = Date.now() - t0;
     killedAt.push(delay);
-    await sleep(delay);
     await kill9();
     await startServer();
     // Nothing kept was lost, even before any further collection (pulling them keeps them from now on).

@@ -147,3 +147,27 @@ test('a policy that is disabled, or none at all, removes nothing', async () => {
   assert.equal(none.body.totals.removed, 0);
   assert.equal(none.body.applications[0].policy, null);
 });
+
+test('a removal racing a deployment that starts using the image, or a re-push of its tag, is skipped', async () => {
+  const md = x.s.metadata;
+  const p = await pushImage(x, 'api');
+  const repo = (await md.repositories.get(p.repository))!;
+  const tags = (await md.lifecycle.inventory.manifests([repo.id])).find((m) => m.digest === p.digest)!.tags;
+  const evaluatedAt = new Date(Date.now() - 60_000).toISOString();
+  const remove = (guard: { tags: typeof tags; seenDeployments: string[] }) => md.lifecycle.trash.remove({
+    accountId: x.app.accountId, applicationId: x.app.id, repositoryId: repo.id, repository: p.repository, digest: p.digest, cascade: [],
+    buildIds: [p.buildId!], reason: 'retention', removedBy: 'test', graceMs: 0, bytes: 0, guard: { ...guard, evaluatedAt },
+  });
+  // A deployment the evaluation did not see starts using the image.
+  const d = await recordDeployment(md, x, [{ service: 'api', pushed: p }]);
+  const raced = await remove({ tags, seenDeployments: [] });
+  assert.equal(raced.ok, false);
+  assert.match((raced as { reason: string }).reason, new RegExp(`deployment ${d}`));
+  // The tag was pushed again since the evaluation.
+  const repushed = await remove({ tags: tags.map((t) => ({ ...t, updatedAt: '2000-01-01T00:00:00.000Z' })), seenDeployments: [d] });
+  assert.equal(repushed.ok, false);
+  assert.match((repushed as { reason: string }).reason, /tags changed/);
+  // Nothing changed behind the evaluation's back: removed.
+  assert.equal((await remove({ tags, seenDeployments: [d] })).ok, true);
+  assert.equal(await md.tags.get(repo.id, p.commit), null);
+});
