@@ -3,8 +3,12 @@ import { AppError } from '../core/errors.ts';
 import { configSchema, type Config } from './schema.ts';
 
 const ENV_PREFIX = 'BUILDGRID_';
-/** Environment variables with this prefix that are not configuration keys (client settings, the file path). */
-const NOT_CONFIG = new Set(['SERVER', 'TOKEN', 'CONFIG']);
+/**
+ * Environment variables with the prefix that are not configuration keys: client settings, the file path, and the test
+ * harness's switches (BUILDGRID_TEST_*, BUILDGRID_NO_DOCKERD, …), which CI exports to every process it starts.
+ */
+const NOT_CONFIG = new Set(['SERVER', 'TOKEN', 'CONFIG', 'NO_DOCKERD', 'DOCKER_CLIENT', 'SCREENSHOTS']);
+const NOT_CONFIG_PREFIX = 'TEST_';
 
 function envKeyToCamel(k: string): string {
   return k.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -34,7 +38,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith(ENV_PREFIX) || v === undefined) continue;
     const key = k.slice(ENV_PREFIX.length);
-    if (NOT_CONFIG.has(key)) continue;
+    if (NOT_CONFIG.has(key) || key.startsWith(NOT_CONFIG_PREFIX)) continue;
     raw[envKeyToCamel(key)] = v;
   }
   for (const [k, v] of Object.entries(opts.overrides ?? {})) if (v !== undefined) raw[k] = v;

@@ -47,9 +47,10 @@ export function trashRepo(db: Kysely<Database>): TrashRepo {
         const e = toEntry(row);
         if (e.state === 'restored') throw new AppError('CONFLICT', `image ${e.repository}@${e.digest} was restored already (${e.restoredAt})`);
         if (e.state === 'purged') throw new AppError('CONFLICT', `image ${e.repository}@${e.digest} was purged at ${e.purgedAt} (its grace window ended); rebuild it instead`);
+        const manifests = await withSharedChildren(trx, e);
         // PostgreSQL: the references move from image_trash_refs back to manifest_blobs, which a concurrent sweep
         // reads first; lock the digests so no sweep runs between (lifecycle-gc.ts). SQLite: a no-op.
-        await lockKeys(trx, e.manifests.flatMap((m) => [m.digest, ...m.blobs, ...m.children]));
+        await lockKeys(trx, manifests.flatMap((m) => [m.digest, ...m.blobs, ...m.children]));
         for (const t of e.tags) {
           const cur = await trx.selectFrom('tags').select('digest').where('repo_id', '=', e.repositoryId).where('name', '=', t.name).executeTakeFirst();
           if (cur && cur.digest !== e.digest) {
@@ -58,13 +59,13 @@ export function trashRepo(db: Kysely<Database>): TrashRepo {
         }
         const now = nowIso();
         const repo_id = e.repositoryId;
-        for (const m of e.manifests) {
+        for (const m of manifests) {
           await trx.insertInto('manifests').values({
             repo_id, digest: m.digest, media_type: m.mediaType, size: m.size, artifact_type: m.artifactType, subject: m.subject,
             annotations: toJson(m.annotations), created_at: m.createdAt,
           }).onConflict((oc) => oc.columns(['repo_id', 'digest']).doNothing()).execute();
         }
-        for (const m of e.manifests) {
+        for (const m of manifests) {
           for (const part of chunks(m.blobs)) {
             await trx.insertInto('manifest_blobs').values(part.map((blob_digest) => ({ repo_id, manifest_digest: m.digest, blob_digest })))
               .onConflict((oc) => oc.doNothing()).execute();
@@ -119,6 +120,32 @@ export function trashRepo(db: Kysely<Database>): TrashRepo {
       return out;
     },
   };
+}
+
+/**
+ * The entry's manifests plus any child they name that is neither stored nor in the entry: two removed indexes that
+ * shared an untagged child keep its copy in one entry only (the first removal could not take a child the other
+ * index still named), so restoring the other takes the copy from there. Throws CONFLICT when a child is nowhere.
+ */
+async function withSharedChildren(trx: Transaction<Database>, e: TrashEntry): Promise<TrashedManifest[]> {
+  const out = [...e.manifests];
+  const have = new Set<string>(out.map((m) => m.digest));
+  let others: TrashedManifest[] | null = null;
+  for (let i = 0; i < out.length; i++) {
+    for (const child of out[i]!.children) {
+      if (have.has(child)) continue;
+      const stored = await trx.selectFrom('manifests').select('digest').where('repo_id', '=', e.repositoryId).where('digest', '=', child).executeTakeFirst();
+      if (stored) { have.add(child); continue; }
+      others ??= (await trx.selectFrom('image_trash').select('manifests').where('repo_id', '=', e.repositoryId)
+        .where('restored_at', 'is', null).where('purged_at', 'is', null).where('id', '!=', e.id).execute())
+        .flatMap((r) => fromJson<TrashedManifest[]>(r.manifests) ?? []);
+      const copy = others.find((m) => m.digest === child);
+      if (!copy) throw new AppError('CONFLICT', `cannot restore ${e.repository}@${e.digest}: its child manifest ${child} is gone`);
+      out.push(copy);
+      have.add(child);
+    }
+  }
+  return out;
 }
 
 /** remove(), inside its transaction. */

@@ -154,7 +154,9 @@ test('kill -9 at random points of garbage collection: kept images survive, fsck 
   assert.ok(store.files <= keep.size * 4, `only the ${keep.size} kept images' blobs remain (${store.files} files)`);
   const history = (await admin('GET', '/admin/lifecycle/runs?limit=50')).body;
   const interrupted = history.filter((r: any) => r.status === 'failed' && /interrupted/.test(r.error));
-  assert.ok(interrupted.length >= 1, `killed after ${killedAt.join(', ')} ms; history: ${JSON.stringify(history.map((r: any) => [r.kind, r.status]))}`);
+  console.log(`gc crash rounds: killed after ${killedAt.join(', ')} ms; ${interrupted.length} runs interrupted`);
+  // Every even round killed a sweep in progress.
+  assert.ok(interrupted.length >= Math.ceil(ROUNDS / 2), `killed after ${killedAt.join(', ')} ms; history: ${JSON.stringify(history.map((r: any) => [r.kind, r.status]))}`);
 });
 
 test('the command line: dry runs, history, usage, the trash and fsck exit codes', async () => {

@@ -167,3 +167,43 @@ test('a manifest naming a blob that vanished after its link check is taken back,
   await x.s.metadata.repositories.unlinkBlob(repo.id, sha256Of(layer)); // the dangling link this setup made by hand
   assert.equal((await fsckNow(x)).exitCode, 0);
 });
+
+test('two removed indexes that shared an untagged child can each be restored on its own', async () => {
+  const repo = 'acme/multi';
+  const child = async (arch: string) => {
+    const layer = randomBytes(2000);
+    const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux' }));
+    for (const b of [layer, config]) await x.client.uploadBlob(repo, sha256Of(b), b.length, () => Readable.from([b]));
+    const m = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: sha256Of(config), size: config.length },
+      layers: [{ mediaType: MediaType.ociLayerGzip, digest: sha256Of(layer), size: layer.length }],
+    }));
+    await x.client.putManifest(repo, sha256Of(m), MediaType.ociManifest, m);
+    return sha256Of(m);
+  };
+  const [shared, own1, own2] = [await child('amd64'), await child('arm64'), await child('s390x')];
+  const index = async (tag: string, children: Digest[]) => {
+    const b = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: children.map((d) => ({ mediaType: MediaType.ociManifest, digest: d, size: 1 })) }));
+    await x.client.putManifest(repo, tag, MediaType.ociIndex, b);
+    return sha256Of(b);
+  };
+  const [i1, i2] = [await index('one', [shared, own1]), await index('two', [shared, own2])];
+  const md = x.s.metadata;
+  const r = (await md.repositories.get(repo))!;
+  const remove = (digest: Digest, cascade: Digest[]) => md.lifecycle.trash.remove({
+    accountId: x.app.accountId, applicationId: null, repositoryId: r.id, repository: repo, digest, cascade, buildIds: [], reason: 'manual',
+    removedBy: 'test', graceMs: 86_400_000, bytes: 0, guard: null,
+  });
+  const e1 = await remove(i1, [shared, own1]);
+  const e2 = await remove(i2, [shared, own2]);
+  assert.ok(e1.ok && e2.ok);
+  if (!e1.ok || !e2.ok) return;
+  assert.deepEqual(e1.entry.manifests.map((m) => m.digest), [i1, own1], 'the shared child stayed with the index that still named it');
+  assert.deepEqual(e2.entry.manifests.map((m) => m.digest).sort(), [i2, shared, own2].sort());
+  assert.equal((await apiCall(x.s, owner(), 'POST', `/accounts/acme/trash/${e1.entry.id}/restore`)).status, 200);
+  for (const d of [i1, shared, own1]) assert.ok(await md.manifests.get(r.id, d), `${d} is back`);
+  assert.equal(await md.manifests.get(r.id, own2), null);
+  assert.equal((await apiCall(x.s, owner(), 'POST', `/accounts/acme/trash/${e2.entry.id}/restore`)).status, 200);
+  assert.equal(await md.tags.get(r.id, 'two'), i2);
+  assert.equal((await fsckNow(x)).exitCode, 0);
+});
