@@ -26,6 +26,9 @@ export async function extractTar(file: string, dest: string, signal?: AbortSigna
   const links = new Map<string, PendingLink>();
   await mkdir(dest, { recursive: true });
 
+  // The entry loop races the pipeline: if the pipeline fails while the iterator waits for an entry that will never
+  // come (a destroyed extractor does not always wake it), the pipeline's error ends the wait instead of a hang.
+  const loop = (async () => {
   for await (const entry of extract) {
     const { name, type, linkname } = entry.header;
     const rel = posix.normalize(name.replaceAll('\\', '/')).replace(/\/+$/, '');
@@ -49,6 +52,9 @@ export async function extractTar(file: string, dest: string, signal?: AbortSigna
       entry.resume();
     }
   }
+  })();
+  loop.catch(() => {});
+  await Promise.race([loop, done.then(() => loop)]);
   await done;
 
   for (const l of links.values()) {
