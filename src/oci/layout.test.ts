@@ -211,7 +211,13 @@ test('malformed sources are INVALID with a clear message and leave no temp files
     ];
     for (const [name, bytes, re] of cases) {
       if (bytes) await writeFile(join(dir, name), bytes);
-      await assert.rejects(readImageSource(join(dir, name), { tmpDir: work }), (e) => isAppError(e, 'INVALID') && re.test(e.message));
+      // A ref'd timer keeps the event loop alive while the reader settles, so a stall shows up as a named failure.
+      const keepAlive = setTimeout(() => assert.fail(`${name}: readImageSource did not settle within 60 s`), 60_000);
+      try {
+        await assert.rejects(readImageSource(join(dir, name), { tmpDir: work }), (e) => isAppError(e, 'INVALID') && re.test(e.message));
+      } finally {
+        clearTimeout(keepAlive);
+      }
       assert.deepEqual(await readdir(work), [], name);
     }
     await assert.rejects(readImageSource(work), /not an OCI layout or docker-archive: directory/);
