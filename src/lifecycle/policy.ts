@@ -102,11 +102,13 @@ export function evaluateRepository(rules: PolicyRules, images: ImageFacts[], man
 
   // Images that go, parents first; each takes the untagged manifests only it (among those going) reaches.
   const going = images.filter((i) => !kept.has(i.digest));
+  const parentsOf = new Map<string, string[]>();
+  for (const m of manifests) for (const c of m.children) parentsOf.set(c, [...(parentsOf.get(c) ?? []), m.digest]);
   const depth = (d: string, seen = new Set<string>()): number => {
     if (seen.has(d)) return 0;
     seen.add(d);
-    const parents = manifests.filter((m) => m.children.includes(d as Digest));
-    return parents.length === 0 ? 0 : 1 + Math.max(...parents.map((p) => depth(p.digest, seen)));
+    const parents = parentsOf.get(d) ?? [];
+    return parents.length === 0 ? 0 : 1 + Math.max(...parents.map((p) => depth(p, seen)));
   };
   going.sort((a, b) => depth(a.digest) - depth(b.digest) || b.producedAt - a.producedAt || (a.digest < b.digest ? -1 : 1));
   const tagged = new Set(images.map((i) => i.digest as string));

@@ -186,12 +186,21 @@ async function removeIn(trx: Transaction<Database>, input: RemoveInput): Promise
     const tagged = new Set((await trx.selectFrom('tags').select('digest').where('repo_id', '=', repo_id).where('digest', 'in', cascade).execute()).map((r) => r.digest));
     cascade = cascade.filter((d) => present.has(d) && !tagged.has(d));
   }
-  const all = [input.digest, ...cascade];
-  // A manifest that stays (an index) must not lose a child: then the whole removal waits for a later run.
-  const parents = await trx.selectFrom('manifest_children').select(['manifest_digest', 'child_digest'])
-    .where('repo_id', '=', repo_id).where('child_digest', 'in', all).execute();
-  const keptParent = parents.find((p) => !all.includes(p.manifest_digest));
-  if (keptParent) return skip(`manifest ${keptParent.child_digest} is still referenced by ${keptParent.manifest_digest}`);
+  // A manifest that stays (an index) must not lose a child: a cascade member another index still names stays
+  // (that index's removal takes it later), and a root still named by a remaining index waits for a later run.
+  let all = [input.digest, ...cascade];
+  for (let changed = true; changed;) {
+    changed = false;
+    const parents = await trx.selectFrom('manifest_children').select(['manifest_digest', 'child_digest'])
+      .where('repo_id', '=', repo_id).where('child_digest', 'in', all).execute();
+    const keptParent = parents.find((p) => p.child_digest === input.digest && !all.includes(p.manifest_digest));
+    if (keptParent) return skip(`manifest ${keptParent.child_digest} is still referenced by ${keptParent.manifest_digest}`);
+    const named = new Set(parents.filter((p) => !all.includes(p.manifest_digest)).map((p) => p.child_digest as string));
+    if (named.size > 0) {
+      all = all.filter((d) => !named.has(d));
+      changed = true;
+    }
+  }
 
   const mrows = await trx.selectFrom('manifests').selectAll().where('repo_id', '=', repo_id).where('digest', 'in', all).execute();
   const brows = await trx.selectFrom('manifest_blobs').select(['manifest_digest', 'blob_digest']).where('repo_id', '=', repo_id).where('manifest_digest', 'in', all).execute();

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { safeJoin } from './layout-common.ts';
@@ -21,18 +22,24 @@ interface PendingLink {
 export async function extractTar(file: string, dest: string, signal?: AbortSignal): Promise<void> {
   const gzipped = await startsWith(file, [0x1f, 0x8b]);
   const extract = tar.extract();
-  const done = pipeline(createReadStream(file), gzipped ? createGunzip() : new PassThrough(), extract, { signal });
-  done.catch(() => {}); // observed below; the entry loop fails first when the input is bad
   const links = new Map<string, PendingLink>();
   await mkdir(dest, { recursive: true });
 
-  // The entry loop races the pipeline: if the pipeline fails while the iterator waits for an entry that will never
-  // come (a destroyed extractor does not always wake it), the pipeline's error ends the wait instead of a hang.
-  const loop = (async () => {
-  for await (const entry of extract) {
-    const { name, type, linkname } = entry.header;
+  // Entries are taken with tar-stream's callback API (its async iterator can miss the end of a short archive and
+  // wait forever); the pipeline settles once every entry has been consumed, or fails with the first error.
+  extract.on('entry', (header, entry, next) => {
+    handleEntry(header, entry as unknown as Readable).then(() => next(), (err: unknown) => extract.destroy(err as Error));
+  });
+  const handleEntry = async (header: tar.Header, entry: Readable) => {
+    const { name, type, linkname } = header;
     const rel = posix.normalize(name.replaceAll('\\', '/')).replace(/\/+$/, '');
-    const abs = safeJoin(dest, rel);
+    let abs: string;
+    try {
+      abs = safeJoin(dest, rel);
+    } catch (err) {
+      entry.resume();
+      throw err;
+    }
     if (type === 'file' || type === 'contiguous-file' || type == null) {
       await mkdir(dirname(abs), { recursive: true });
       const fh = await open(abs, 'w');
@@ -51,11 +58,8 @@ export async function extractTar(file: string, dest: string, signal?: AbortSigna
       }
       entry.resume();
     }
-  }
-  })();
-  loop.catch(() => {});
-  await Promise.race([loop, done.then(() => loop)]);
-  await done;
+  };
+  await pipeline(createReadStream(file), gzipped ? createGunzip() : new PassThrough(), extract, { signal });
 
   for (const l of links.values()) {
     let target = l.target;

@@ -13,7 +13,10 @@ import { startTestS3 } from './s3.ts';
 /** Configuration overrides for one test server, and how to remove what was made for it. */
 export interface BackendOverrides { overrides: Record<string, unknown>; stop(): Promise<void> }
 
+/** One PostgreSQL per process while any test server uses it; closed with the last (an open connection would keep
+ * the test process from exiting). */
 let pgServer: Promise<TestPostgres> | null = null;
+let pgUsers = 0;
 
 /** The overrides BUILDGRID_TEST_BACKENDS asks for (none when unset). Throws when a requested backend cannot start. */
 export async function testBackendOverrides(): Promise<BackendOverrides> {
@@ -23,12 +26,29 @@ export async function testBackendOverrides(): Promise<BackendOverrides> {
   if (wanted.has('postgres')) {
     pgServer ??= testPostgres().then((s) => {
       if ('skip' in s) throw new Error(`BUILDGRID_TEST_BACKENDS=postgres but PostgreSQL is unavailable: ${s.skip}`);
-      process.once('beforeExit', () => void s.stop());
       return s;
     });
-    const db = await (await pgServer).createDatabase();
-    overrides.databaseUrl = db.url;
-    stops.push(() => db.drop());
+    pgUsers++;
+    const server = pgServer;
+    const release = async () => {
+      if (--pgUsers === 0 && pgServer === server) {
+        pgServer = null;
+        await (await server).stop();
+      }
+    };
+    let db;
+    try {
+      db = await (await server).createDatabase();
+    } catch (err) {
+      await release().catch(() => undefined);
+      throw err;
+    }
+    const made = db;
+    overrides.databaseUrl = made.url;
+    stops.push(async () => {
+      await made.drop();
+      await release();
+    });
   }
   if (wanted.has('s3')) {
     const s3 = await startTestS3();
