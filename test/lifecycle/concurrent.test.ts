@@ -108,5 +108,5 @@ test('retention and collection under load: zero failed pulls of kept images, fsc
   assert.ok(store.bytes <= bound, `store ${store.bytes} bytes > bound ${bound}`);
   assert.ok(store.bytes < stats.peakBytes, `store ${store.bytes} < peak ${stats.peakBytes}`);
   const removedCount = (await apiCall(x.s, x.w.acmeOwner.token, 'GET', '/accounts/acme/trash?all=true&limit=1000')).body.length;
-  assert.ok(removedCount >= stats.removed);
+  assert.ok(removedCount >= stats.removed, `trash ${removedCount} < removed ${stats.removed}`);
 });

@@ -180,10 +180,10 @@ test('the command line: dry runs, history, usage, the trash and fsck exit codes'
   await pull(trash.json[0].tags[0]);
 
   const usage = await bg(['usage', '--account', 'acme', '--json']);
-  assert.ok(usage.json.applications[0].uniqueBytes > 0);
+  assert.ok(usage.json.applications[0].uniqueBytes > 0, 'the application has bytes of its own');
   const history = await bg(['gc', 'history', '--json']);
   assert.equal(history.json[0].kind, 'retention');
-  assert.ok(history.json.some((r: any) => r.kind === 'gc' && r.dryRun));
+  assert.ok(history.json.some((r: any) => r.kind === 'gc' && r.dryRun), 'the dry run is in the history');
   assert.match((await bg(['retention', 'show', 'acme/shop'])).stdout, /keep the last 4 per branch/);
 
   // A corrupt blob: fsck says so (exit 2), --repair quarantines it (exit 1), then the store is healthy (exit 0).

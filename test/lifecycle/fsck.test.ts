@@ -77,7 +77,7 @@ test('storage usage: bytes unique to an application or repository, and bytes sha
   assert.equal((await apiCall(x.s, x.w.globexDev.token, 'GET', '/accounts/acme/usage')).status, 404);
   const all = await apiCall(x.s, x.w.adminToken, 'GET', '/admin/usage');
   assert.equal(all.status, 200);
-  assert.ok(all.body.store.bytes >= all.body.store.referencedBytes);
+  assert.ok(all.body.store.bytes >= all.body.store.referencedBytes, JSON.stringify(all.body.store));
   assert.equal(all.body.store.unreferencedBytes, 0);
   assert.equal((await apiCall(x.s, x.w.acmeOwner.token, 'GET', '/admin/usage')).status, 403);
 });
@@ -109,13 +109,13 @@ test('fsck reports corrupt and missing blobs, broken images and indexes, danglin
   assert.deepEqual(kinds('tag-target-broken').map((p: any) => p.tag).sort(), [a.commit, b.commit, 'multi'].sort());
   assert.deepEqual(kinds('link-dangling').map((p: any) => p.digest).sort(), [b.blobs[0], sha256Of('never uploaded')].sort(), 'b\'s lost config, and a link to nothing');
   assert.equal(kinds('stray-file').length, 1);
-  assert.ok(report.problems.every((p: any) => !p.repaired));
+  assert.ok(report.problems.every((p: any) => !p.repaired), 'nothing repaired without --repair');
 });
 
 test('fsck --repair quarantines them (exit 1), after which the store is healthy and clients get 404s, not broken images', async () => {
   const report = await fsckNow(x, true);
   assert.equal(report.exitCode, 1, JSON.stringify(report.problems.filter((p: any) => !p.repaired)));
-  assert.ok(report.problems.every((p: any) => p.repaired));
+  assert.ok(report.problems.every((p: any) => p.repaired), 'everything repaired');
   const clean = await fsckNow(x);
   assert.equal(clean.exitCode, 0, JSON.stringify(clean.problems));
   await assert.rejects(pullImage(x.s.url, credsOf(x.w.acmeViewer), a.repository, a.commit), /HTTP 404/);

@@ -75,7 +75,7 @@ test('dry run lists exactly what the real run removes, with the bytes it frees; 
   assert.deepEqual(real.body.applications[0].decisions.filter((d: any) => d.status === 'skipped'), []);
   assert.deepEqual(removed.map((d: any) => d.digest).sort(), going.map((d: any) => d.digest).sort(), 'dry run = real run');
   assert.equal(real.body.totals.bytesFreed, dry.body.totals.bytesFreed);
-  for (const d of removed) assert.ok(d.trashId && d.restorableUntil > new Date().toISOString());
+  for (const d of removed) assert.ok(d.trashId && d.restorableUntil > new Date().toISOString(), 'restorable for a while');
 
   for (const p of [main[3]!, main[4]!, main[5]!]) {
     await assert.rejects(pullImage(x.s.url, credsOf(x.w.acmeViewer), p.repository, p.commit), /HTTP 404/);
@@ -95,7 +95,7 @@ test('the timeline keeps removed images\' builds and says the image was removed 
     assert.ok(e, 'the build entry is still there');
     assert.equal(e.image, null);
     assert.equal(e.imageRemoved.reason, 'retention');
-    assert.ok(e.imageRemoved.restorableUntil);
+    assert.ok(e.imageRemoved.restorableUntil, 'says until when it can be restored');
     assert.match(e.imageRemoved.image, new RegExp(`${p.commit}$`));
     assert.equal((await apiCall(x.s, owner(), 'GET', `/builds/${p.buildId}/log`)).status, 200, 'the log follows its build');
   }
@@ -128,7 +128,7 @@ test('a removed image is restorable: restore brings the tag back; a deploy of it
   const t = await apiCall(x.s, owner(), 'GET', '/accounts/acme/apps/shop/timeline');
   const e = t.body.find((i: any) => i.id === main[4]!.buildId);
   assert.equal(e.imageRemoved, undefined);
-  assert.ok(e.image);
+  assert.ok(e.image, 'the restored build has its image again');
   const twice = await apiCall(x.s, x.w.acmeOwner.token, 'POST', `/accounts/acme/trash/${entry.id}/restore`);
   assert.equal(twice.status, 409);
   assert.equal((await apiCall(x.s, owner(), 'GET', '/accounts/acme/trash')).body.length, 2);
