@@ -168,7 +168,7 @@ test('a manifest naming a blob that vanished after its link check is taken back,
   assert.equal((await fsckNow(x)).exitCode, 0);
 });
 
-test('two removed indexes that shared an untagged child can each be restored on its own', { todo: 'KNOWN BUG (issue 6, open): restoring the second index fails after the first was restored; fix in the next session' }, async () => {
+test('two removed indexes that shared an untagged child can each be restored on its own', async () => {
   const repo = 'acme/multi';
   const child = async (arch: string) => {
     const layer = randomBytes(2000);
