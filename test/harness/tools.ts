@@ -260,38 +260,8 @@ export function pidsMatching(needle: string): number[] {
   return pids;
 }
 
-/** Mount points at or below `dir` (from /proc/self/mountinfo), deepest first — the order to unmount them in. */
-export function mountsUnder(dir: string): string[] {
-  let info = '';
-  try {
-    info = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return [];
-  }
-  const prefix = dir.endsWith('/') ? dir : dir + '/';
-  const points = new Set<string>();
-  for (const line of info.split('\n')) {
-    const f = line.split(' ');
-    if (f.length < 5) continue;
-    const mp = f[4]!.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp === dir || mp.startsWith(prefix)) points.add(mp);
-  }
-  return [...points].sort((a, b) => b.length - a.length);
-}
-
-/**
- * Removes `dir` even if things are still mounted below it (as dockerd / buildah leave behind): lazily unmounts
- * every mount under it (deepest first, repeatedly, since a path can be mounted over several times), then rm -rf.
- * Contract: best effort for the unmounts; rejects only if the final rm fails.
- */
-export async function removeTree(dir: string): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    const mps = mountsUnder(dir);
-    if (mps.length === 0) break;
-    for (const mp of mps) await run('umount', ['-l', mp], { timeoutMs: 10_000 }).catch(() => undefined);
-  }
-  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-}
+/** Mount-aware tree removal: the build engines' helpers (one implementation for product and tests). */
+export { mountsUnder, removeTree } from '../../src/builds/engines/fsutil.ts';
 
 /** Kills (SIGKILL) every live process whose command line contains `needle`; returns the pids it signalled. */
 export function killMatching(needle: string): number[] {

@@ -46,6 +46,7 @@ import { isDigest, type Digest } from '../../core/digest.ts';
 import type { BuildEngine, EngineRequest, EngineResult } from '../types.ts';
 import { KeyedLock, removeTree, safeSegment } from './fsutil.ts';
 import { childEnv, isCancelled, runProcess, type ProcessResult, type RunProcessOptions } from './process.ts';
+import { validateRequest } from './request.ts';
 
 export type StorageDriver = 'vfs' | 'overlay';
 
@@ -448,19 +449,6 @@ async function writeConfigs(
     BUILDAH_ISOLATION: 'chroot',
     LC_ALL: 'C',
   });
-}
-
-/** Checks the request before anything runs, so a misconfigured service gets a precise message. */
-async function validateRequest(req: EngineRequest): Promise<void> {
-  const isDir = await stat(req.contextDir).then((s) => s.isDirectory()).catch(() => false);
-  if (!isDir) throw new AppError('INVALID', `build failed: build context ${req.contextDir} is not a directory`);
-  const isFile = await stat(req.dockerfile).then((s) => s.isFile()).catch(() => false);
-  if (!isFile) throw new AppError('INVALID', `build failed: Dockerfile ${req.dockerfile} not found`);
-  for (const k of [...Object.keys(req.buildArgs), ...Object.keys(req.labels)]) {
-    if (k === '' || k.includes('=')) throw new AppError('INVALID', `build failed: invalid build argument or label name "${k}"`);
-  }
-  const t = req.target;
-  if (!t.registry || !t.repository || !t.tag) throw new AppError('INVALID', 'build failed: incomplete push target');
 }
 
 /** A valid tag for the local build image: the build id with anything outside the tag grammar replaced. */

@@ -14,7 +14,7 @@
 // Insecure (plain HTTP) registries: the daemon decides, not the client — registries on 127.0.0.0/8 are plain HTTP
 // automatically; any other insecure registry must be listed in the daemon's `--insecure-registry`.
 
-import { chmod, mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../../core/errors.ts';
@@ -22,6 +22,7 @@ import { isDigest, type Digest } from '../../core/digest.ts';
 import type { BuildEngine, EngineRequest, EngineResult } from '../types.ts';
 import { KeyedLock, removeTree, safeSegment } from './fsutil.ts';
 import { childEnv, isCancelled, runProcess, type RunProcessOptions } from './process.ts';
+import { validateRequest } from './request.ts';
 
 export interface DockerEngineOptions {
   /** The daemon, as DOCKER_HOST (unix:///var/run/docker.sock, tcp://host:2375, …). */
@@ -178,17 +179,6 @@ export function createDockerEngine(opts: DockerEngineOptions): BuildEngine {
       );
     },
   };
-}
-
-async function validateRequest(req: EngineRequest): Promise<void> {
-  const isDir = await stat(req.contextDir).then((s) => s.isDirectory()).catch(() => false);
-  if (!isDir) throw new AppError('INVALID', `build failed: build context ${req.contextDir} is not a directory`);
-  const isFile = await stat(req.dockerfile).then((s) => s.isFile()).catch(() => false);
-  if (!isFile) throw new AppError('INVALID', `build failed: Dockerfile ${req.dockerfile} not found`);
-  for (const k of [...Object.keys(req.buildArgs), ...Object.keys(req.labels)]) {
-    if (k === '' || k.includes('=')) throw new AppError('INVALID', `build failed: invalid build argument or label name "${k}"`);
-  }
-  if (!req.target.registry || !req.target.repository || !req.target.tag) throw new AppError('INVALID', 'build failed: incomplete push target');
 }
 
 /**
