@@ -38,8 +38,10 @@ import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxImage } from '../test/harness/busybox.ts';
-import { freePort, removeTree, run, runOk, startDaemon, tempDir, waitFor, which, type Daemon, type RunResult, type TempDir } from '../test/harness/tools.ts';
+import { freePort, removeTree, run, runOk, startDaemon, waitFor, type Daemon, type RunResult, type TempDir } from '../test/harness/tools.ts';
 import { makeGitRepo, type TestRepo } from '../test/support/git-repos.ts';
+import { log, runBench, runIfMain } from './lib/driver.ts';
+import { api } from './lib/load.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/buildgrid.mjs');
@@ -73,7 +75,6 @@ export function parseOptions(argv: string[]): Options {
   };
 }
 
-const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 /** Aborted by the cleanup (Ctrl-C, failure): kills whatever by-hand buildah, git or CLI process is still running. */
 const abortAll = new AbortController();
 const secs = (ms: number): number => ms / 1000;
@@ -238,22 +239,6 @@ async function startBuildGrid(dir: string): Promise<BuildGridProc> {
     }
   }
   throw lastErr;
-}
-
-async function api<T = any>(base: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, body: parsed as T };
 }
 
 async function apiOk<T = any>(base: string, token: string | null, method: string, path: string, body?: unknown, want = [200, 201, 202]): Promise<T> {
@@ -622,33 +607,9 @@ function renderTable(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  for (const tool of ['buildah', 'skopeo', 'git', 'unshare']) {
-    if (!which(tool)) throw new Error(`${tool} is not installed (apt-get install ${tool === 'unshare' ? 'util-linux' : tool})`);
-  }
   if (process.getuid?.() !== 0) throw new Error('run as root: buildah with chroot isolation and the mount namespace need it (as BuildGrid does)');
-  const started = Date.now();
-  const tmp = await tempDir('bgbuild-');
-  const stops: Array<() => Promise<void>> = [];
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
-    abortAll.abort();
-    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`cleanup: ${String(e)}`));
-    if (o.keep) log(`kept ${tmp.path}`);
-    else await removeTree(tmp.path).catch((e: unknown) => log(`cleanup of ${tmp.path}: ${String(e)}`));
-  };
-  const onSignal = (sig: string) => {
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    await benchmark(o, tmp, stops, started);
-  } finally {
-    await cleanup();
-  }
+  const tools = { buildah: 'apt-get install buildah', skopeo: 'apt-get install skopeo', git: 'apt-get install git', unshare: 'apt-get install util-linux' };
+  await runBench({ prefix: 'bgbuild-', keep: o.keep, tools, onCleanup: () => abortAll.abort() }, ({ tmp, stops, started }) => benchmark(o, tmp, stops, started));
 }
 
 async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<void>>, started: number): Promise<void> {
@@ -850,10 +811,4 @@ async function detectDriver(dataDir: string): Promise<string> {
   throw new Error(`cannot tell which storage driver BuildGrid used (no ${cacheRoot}/*/driver)`);
 }
 
-// Run only when executed directly (a test may import the helpers).
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

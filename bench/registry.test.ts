@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pidsMatching, run, which } from '../test/harness/tools.ts';
-import { summarizeProfile } from './registry.ts';
+import { summarizeProfile } from './lib/profile.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const missing = ['skopeo', 'curl', 'wrk', 'docker-registry'].filter((t) => !which(t));

@@ -20,15 +20,19 @@
 // run was. Server CPU per operation (from /proc/<pid>/task/*/schedstat) is reported too: it is far less sensitive to
 // that noise than throughput.
 
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxImage, type BusyboxImage } from '../test/harness/busybox.ts';
 import { startReferenceRegistry } from '../test/harness/reference-registry.ts';
-import { freePort, run, runOk, startDaemon, tempDir, waitFor, which, type Daemon, type TempDir } from '../test/harness/tools.ts';
+import { run, runOk, which, type TempDir } from '../test/harness/tools.ts';
+import { basicHeader, curlOnce, curlParallel, expect200, fetchToken, skopeoCopy, wrk } from './lib/load.ts';
+import { log, runBench, runIfMain } from './lib/driver.ts';
+import { summarizeProfile, type CpuProfile } from './lib/profile.ts';
+import { buildGridCredentials, startBareServer, startBuildGrid } from './lib/servers.ts';
+import { best, fmt, FOREIGN_LIMIT, hwmKiB, noise, ok, ratio, resetHwm, sample, type Measured, type Row, type Sample } from './lib/sampling.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
@@ -72,7 +76,6 @@ export function parseOptions(argv: string[]): Options {
   };
 }
 
-const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
 // ---------------------------------------------------------------------------------------------------------------- servers
 
@@ -88,420 +91,7 @@ interface Target {
   bearer(repo: string): Promise<string>;
 }
 
-const ADMIN = { email: 'admin@bench.local', password: 'bench-admin-password-1' };
-
-interface BuildGridProc {
-  daemon: Daemon;
-  port: number;
-  url: string;
-  host: string;
-  dataDir: string;
-}
-
-async function startBuildGrid(dir: string, dataDir: string, extraNodeArgs: string[] = []): Promise<BuildGridProc> {
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const daemon = await startDaemon(
-      process.execPath,
-      [...extraNodeArgs, join(ROOT, 'bin/buildgrid.mjs'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--public-url', url],
-      {
-        cwd: ROOT,
-        logFile: join(dir, 'buildgrid.log'),
-        env: {
-          BUILDGRID_ADMIN_EMAIL: ADMIN.email,
-          BUILDGRID_ADMIN_PASSWORD: ADMIN.password,
-          BUILDGRID_LOG_LEVEL: 'warn',
-        },
-      },
-    );
-    try {
-      await waitFor(
-        async () => {
-          if (!daemon.running()) throw new Error('buildgrid exited');
-          const r = await fetch(`${url}/v2/`);
-          await r.arrayBuffer();
-          return r.status === 401 || r.status === 200;
-        },
-        { timeoutMs: 60_000, intervalMs: 100, what: `BuildGrid on ${url}`, describe: () => daemon.logTail() },
-      );
-      return { daemon, port, url, host: `127.0.0.1:${port}`, dataDir };
-    } catch (e) {
-      lastErr = e;
-      const tailText = await daemon.logTail();
-      await daemon.stop(2_000);
-      if (!/EADDRINUSE|address already in use/i.test(tailText)) throw e;
-    }
-  }
-  throw lastErr;
-}
-
-async function api<T>(base: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, body: parsed as T };
-}
-
-/**
- * Logs in as admin (API token: what seeding pushes with) and makes a non-admin reader in account `bench`, whose
- * registry credentials are what every read row uses — the realistic hot path (membership-based access rules), not
- * the admin shortcut. Falls back to the admin's API token when the reader cannot be made.
- */
-async function buildGridCredentials(bg: BuildGridProc): Promise<{ adminToken: string; reader: { username: string; password: string }; readerKind: string }> {
-  const login = await api<{ token: string }>(bg.url, null, 'POST', '/auth/login', ADMIN);
-  if (login.status !== 200) throw new Error(`BuildGrid admin login failed: ${login.status} ${JSON.stringify(login.body)}`);
-  const adminToken = login.body.token;
-  try {
-    const acct = await api(bg.url, adminToken, 'POST', '/accounts', { name: 'bench' });
-    if (acct.status !== 201) throw new Error(`create account: ${acct.status} ${JSON.stringify(acct.body)}`);
-    const reader = { email: 'reader@bench.local', password: 'bench-reader-password-1' };
-    const u = await api(bg.url, adminToken, 'POST', '/users', { ...reader, account: 'bench', role: 'viewer' });
-    if (u.status !== 201) throw new Error(`create user: ${u.status} ${JSON.stringify(u.body)}`);
-    const rl = await api<{ token: string }>(bg.url, null, 'POST', '/auth/login', reader);
-    if (rl.status !== 200) throw new Error(`reader login: ${rl.status}`);
-    const c = await api<{ username: string; password: string }>(bg.url, rl.body.token, 'GET', '/credentials');
-    if (c.status !== 200 || !c.body.username) throw new Error(`credentials: ${c.status} ${JSON.stringify(c.body)}`);
-    return { adminToken, reader: { username: c.body.username, password: c.body.password }, readerKind: 'a viewer of account bench (registry username/password)' };
-  } catch (e) {
-    log(`could not create a non-admin reader (${(e as Error).message}); reading as admin with its API token`);
-    return { adminToken, reader: { username: 'admin', password: adminToken }, readerKind: 'admin (API token as password)' };
-  }
-}
-
-async function fetchToken(realm: string, service: string, repo: string, cred: { username: string; password: string }): Promise<string> {
-  const u = new URL(realm);
-  u.searchParams.set('service', service);
-  u.searchParams.set('scope', `repository:${repo}:pull`);
-  const r = await fetch(u, { headers: { authorization: basicHeader(cred) } });
-  const body = (await r.json().catch(() => ({}))) as { token?: string; access_token?: string };
-  const t = body.token ?? body.access_token;
-  if (r.status !== 200 || !t) throw new Error(`token request to ${realm} failed: ${r.status} ${JSON.stringify(body)}`);
-  return t;
-}
-
-function basicHeader(c: { username: string; password: string }): string {
-  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
-}
-
-/**
- * A bare static file server over `root`, as the upper bound for blob GETs. With nginx: one process, two locations over
- * the same files — /sendfile/ (sendfile on) and /buffered/ (sendfile off, 2 × 1 MiB output buffers). Neither always
- * wins: on this VM loopback sendfile measured ~0.8 GB/s against ~2.2 GB/s for buffered reads, elsewhere sendfile is
- * usually faster. Each blob sample runs both and keeps the faster. Without nginx: a node server with 1 MiB
- * fs.createReadStream chunks.
- */
-async function startBareServer(dir: string, root: string): Promise<{ urls: string[]; kind: string; pid: number; stop(): Promise<void> }> {
-  await mkdir(dir, { recursive: true });
-  const port = await freePort();
-  const nginx = which('nginx') ?? which('/usr/sbin/nginx');
-  if (nginx) {
-    const conf = join(dir, 'nginx.conf');
-    const tmpPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${join(dir, k)};`).join(' ');
-    await writeFile(
-      conf,
-      `user root; worker_processes auto; daemon off; pid ${join(dir, 'nginx.pid')}; error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 1024; }
-http { access_log off; default_type application/octet-stream; ${tmpPaths}
-  server { listen 127.0.0.1:${port};
-    location /sendfile/ { alias ${root}/; sendfile on; tcp_nopush on; }
-    location /buffered/ { alias ${root}/; sendfile off; output_buffers 2 1m; } } }
-`,
-    );
-    const version = (await run(nginx, ['-v'])).stderr.trim().replace(/^nginx version: /, '');
-    const d = await startDaemon(nginx, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { logFile: join(dir, 'nginx.out') });
-    await waitUp(`http://127.0.0.1:${port}/`, d);
-    return {
-      urls: [`http://127.0.0.1:${port}/sendfile`, `http://127.0.0.1:${port}/buffered`],
-      kind: `${version}, ${cpus().length} workers, faster per sample of sendfile on / sendfile off with 2 × 1 MiB output_buffers`,
-      pid: d.pid,
-      stop: () => d.stop(5_000),
-    };
-  }
-  const script = `
-    const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
-    const root = ${JSON.stringify(root)};
-    http.createServer((req, res) => {
-      const p = path.join(root, path.normalize(decodeURIComponent(req.url.split('?')[0])));
-      fs.stat(p, (err, st) => {
-        if (err || !st.isFile()) { res.writeHead(404).end(); return; }
-        res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' });
-        fs.createReadStream(p, { highWaterMark: 1 << 20 }).pipe(res);
-      });
-    }).listen(${port}, '127.0.0.1');`;
-  const d = await startDaemon(process.execPath, ['-e', script], { logFile: join(dir, 'node-bare.log') });
-  await waitUp(`http://127.0.0.1:${port}/`, d);
-  return { urls: [`http://127.0.0.1:${port}`], kind: 'node http + fs.createReadStream (1 MiB chunks) — nginx not installed', pid: d.pid, stop: () => d.stop(5_000) };
-}
-
-async function waitUp(url: string, d: Daemon): Promise<void> {
-  await waitFor(
-    async () => {
-      if (!d.running()) throw new Error('server exited');
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      return true;
-    },
-    { timeoutMs: 15_000, intervalMs: 50, what: url, describe: () => d.logTail() },
-  );
-}
-
-// ---------------------------------------------------------------------------------------------------------------- measurements
-
-/** The best sample: the largest when higher is better, else the smallest; NaN samples (failed) are ignored. */
-function best(xs: number[], better: Better): number {
-  const ok = xs.filter((x) => Number.isFinite(x));
-  if (!ok.length) return NaN;
-  return better === 'higher' ? Math.max(...ok) : Math.min(...ok);
-}
-
-async function skopeoCopy(src: string, dst: string, extra: string[]): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await runOk('skopeo', ['copy', '--quiet', ...extra, src, dst], { timeoutMs: 300_000 });
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-/** Checks one authenticated GET answers 200 (and, for blobs, the right digest) before it is load-tested. */
-async function expect200(url: string, headers: Record<string, string>, what: string, digest?: string): Promise<void> {
-  const res = await fetch(url, { headers });
-  if (digest) {
-    const h = createHash('sha256');
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
-    if (res.status === 200 && `sha256:${h.digest('hex')}` !== digest) throw new Error(`${what}: body does not match ${digest}`);
-  } else {
-    await res.arrayBuffer();
-  }
-  if (res.status !== 200) throw new Error(`${what}: GET ${url} answered ${res.status}, expected 200`);
-}
-
-const headerArgs = (headers: Record<string, string>): string[] => Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-
-/** One curl GET to /dev/null; MB/s (10^6 bytes/s) as curl measured it, after checking status and size. */
-async function curlOnce(url: string, headers: Record<string, string>, size: number): Promise<{ mbps: number; seconds: number }> {
-  const r = await runOk('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', ...headerArgs(headers), url], { timeoutMs: 300_000 });
-  const [code, bytes, secs] = r.stdout.trim().split(' ');
-  if (code !== '200' || Number(bytes) !== size) throw new Error(`curl ${url}: status ${code}, ${bytes} bytes (expected 200, ${size})`);
-  return { mbps: size / Number(secs) / 1e6, seconds: Number(secs) };
-}
-
-/** `n` curls in parallel (separate processes); aggregate MB/s = n·size / wall time from first spawn to last exit. */
-async function curlParallel(n: number, url: string, headers: Record<string, string>, size: number): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: n }, () => curlOnce(url, headers, size)));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  return (n * size) / secs / 1e6;
-}
-
-interface WrkResult { rps: number; requests: number; non2xx: number; errors: number; latencyAvg: string }
-
-async function wrk(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<WrkResult> {
-  const threads = Math.min(2, connections);
-  const r = await runOk('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, ...headerArgs(headers), url], { timeoutMs: (seconds + 30) * 1000 });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
-  const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout);
-  const errors = se ? se.slice(1).reduce((s, x) => s + Number(x), 0) : 0;
-  const latencyAvg = /Latency\s+(\S+)/.exec(r.stdout)?.[1] ?? '?';
-  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? NaN);
-  if (!Number.isFinite(rps)) throw new Error(`cannot parse wrk output:\n${r.stdout}\n${r.stderr}`);
-  return { rps, requests, non2xx, errors, latencyAvg };
-}
-
-function hwmKiB(pid: number): number | null {
-  try {
-    return readStatusKiB(pid, 'VmHWM');
-  } catch {
-    return null;
-  }
-}
-
-function readStatusKiB(pid: number, field: string): number | null {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s);
-  return m ? Number(m[1]) : null;
-}
-
-/** Machine-wide CPU jiffies from /proc/stat: busy = user+nice+system (irq/softirq/steal excluded), total = all. */
-function cpuTimes(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { busy: f[0]! + f[1]! + f[2]!, total: f.reduce((x, y) => x + y, 0) };
-}
-
-/**
- * CPU jiffies (utime+stime+cutime+cstime) of this driver and every live descendant: the servers (started as our
- * children), nginx workers, BuildGrid's esbuild helper, and — once reaped, through cutime — curl, wrk and skopeo.
- * Kernel threads (children of kthreadd, e.g. ksoftirqd doing loopback network work for us) count as ours too.
- */
-function ourJiffies(): number {
-  const kids = new Map<number, number[]>();
-  const ticks = new Map<number, number>();
-  for (const ent of readdirSyncSafe('/proc')) {
-    if (!/^\d+$/.test(ent)) continue;
-    let st: string;
-    try {
-      st = readFileSync(`/proc/${ent}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' '); // f[0] = state (field 3)
-    const pid = Number(ent);
-    const ppid = Number(f[1]);
-    ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])); // fields 14-17
-    (kids.get(ppid) ?? kids.set(ppid, []).get(ppid)!).push(pid);
-  }
-  let sum = 0;
-  const stack = [process.pid, ...(kids.get(2) ?? [])];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    sum += ticks.get(pid) ?? 0;
-    stack.push(...(kids.get(pid) ?? []));
-  }
-  return sum;
-}
-
-function readdirSyncSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-/** Pids of `root` and all its live descendants. */
-function processTree(root: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const ent of readdirSyncSafe('/proc')) {
-    if (!/^\d+$/.test(ent)) continue;
-    try {
-      const st = readFileSync(`/proc/${ent}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      (kids.get(ppid) ?? kids.set(ppid, []).get(ppid)!).push(Number(ent));
-    } catch {
-      /* exited */
-    }
-  }
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    out.push(pid);
-    stack.push(...(kids.get(pid) ?? []));
-  }
-  return out;
-}
-
-/** Nanoseconds on CPU of every thread of `root` and its descendants (schedstat; threads that exited are missed). */
-function treeCpuNs(root: number): number {
-  let sum = 0;
-  for (const pid of processTree(root)) {
-    for (const tid of readdirSyncSafe(`/proc/${pid}/task`)) {
-      try {
-        sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        /* exited */
-      }
-    }
-  }
-  return sum;
-}
-
-/**
- * Foreign load: the CPU that processes other than ours used during a sample. Each sample first waits (≤ maxWaitMs)
- * for ≥ 85% idle CPUs over 250 ms, then runs; with more than FOREIGN_LIMIT foreign cores it is re-run (at most twice)
- * and the least disturbed attempt is kept. Waiting and re-running stop once `budgetMs` of extra time is used up, so
- * a persistently busy machine cannot stretch the run past its time box.
- */
-const noise = { samples: 0, waitedMs: 0, retries: 0, disturbed: 0, maxWaitMs: 2000, budgetMs: 45_000, spentMs: 0, worstForeign: 0 };
-const FOREIGN_LIMIT = 0.2;
-
-async function waitQuiet(): Promise<void> {
-  if (noise.maxWaitMs <= 0 || noise.spentMs >= noise.budgetMs) return;
-  const t0 = Date.now();
-  for (;;) {
-    const a = cpuTimes();
-    await new Promise((r) => setTimeout(r, 250));
-    const b = cpuTimes();
-    if ((b.busy - a.busy) / Math.max(1, b.total - a.total) <= 0.15 || Date.now() - t0 > noise.maxWaitMs) break;
-  }
-  noise.waitedMs += Date.now() - t0;
-  noise.spentMs += Date.now() - t0;
-}
-
-/** What one measurement returns: the value, and optionally how many operations (bytes, requests) it served. */
-interface Measured { value: number; ops?: number }
-/** A kept sample: the value and the server's CPU per operation (ns), when a server pid was given. */
-interface Sample { value: number; cpuNsPerOp: number }
-
-/** Runs one sample of `measure` with the quiet wait, the foreign-load check and re-runs described above. */
-async function sample(measure: () => Promise<Measured>, serverPid?: number): Promise<Sample> {
-  let kept: (Sample & { foreign: number }) | undefined;
-  for (let attempt = 0; ; attempt++) {
-    await waitQuiet();
-    const t0 = Date.now();
-    const a = cpuTimes();
-    const ourA = ourJiffies();
-    const srvA = serverPid ? treeCpuNs(serverPid) : 0;
-    const m = await measure();
-    const srvB = serverPid ? treeCpuNs(serverPid) : 0;
-    const b = cpuTimes();
-    const ourB = ourJiffies();
-    const elapsedPerCpu = (b.total - a.total) / cpus().length;
-    const foreign = Math.max(0, (b.busy - a.busy - (ourB - ourA)) / Math.max(1, elapsedPerCpu));
-    const s = { value: m.value, cpuNsPerOp: serverPid && m.ops ? (srvB - srvA) / m.ops : NaN, foreign };
-    if (!kept || foreign < kept.foreign) kept = s;
-    const retry = foreign > FOREIGN_LIMIT && noise.maxWaitMs > 0 && noise.spentMs < noise.budgetMs && attempt < 2;
-    if (!retry) break;
-    noise.retries++;
-    noise.spentMs += Date.now() - t0;
-  }
-  noise.samples++;
-  if (kept.foreign > FOREIGN_LIMIT) noise.disturbed++;
-  noise.worstForeign = Math.max(noise.worstForeign, kept.foreign);
-  return kept;
-}
-
-/** Resets the peak-RSS counter (VmHWM) of `pid` (Linux: write 5 to clear_refs). False when not permitted. */
-async function resetHwm(pid: number): Promise<boolean> {
-  try {
-    await writeFile(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------- table
-
-type Better = 'higher' | 'lower';
-interface Row {
-  metric: string;
-  unit: string;
-  better: Better;
-  bg: number[];
-  ref: number[];
-  bare?: number[];
-  /** Verdict against the aim, from the best values. */
-  aim?: (bg: number, ref: number, bare?: number) => string;
-}
-
-function fmt(x: number | undefined, unit: string): string {
-  if (x === undefined || !Number.isFinite(x)) return 'n/a';
-  if (unit === 's') return x < 10 ? x.toFixed(2) : x.toFixed(1);
-  if (unit === 'MiB') return x.toFixed(0);
-  return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1);
-}
-
-const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 
 function renderTable(rows: Row[]): string {
   const lines = [
@@ -517,8 +107,6 @@ function renderTable(rows: Row[]): string {
   }
   return lines.join('\n');
 }
-
-const ok = (pass: boolean): string => (pass ? '✅' : '❌');
 
 // ---------------------------------------------------------------------------------------------------------------- main
 
@@ -547,34 +135,11 @@ async function seed(images: Images, host: string, creds: string, only?: Array<ke
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  for (const tool of ['skopeo', 'curl', 'wrk']) {
-    if (!which(tool)) throw new Error(`${tool} is not installed (scripts/install.sh installs it: apt-get install ${tool})`);
-  }
-  const started = Date.now();
-  const tmp = await tempDir('bgbench-');
-  const stops: Array<() => Promise<void>> = [];
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`cleanup: ${String(e)}`));
-    if (o.keep) log(`kept ${tmp.path}`);
-    else await tmp.cleanup();
-  };
-  const onSignal = (sig: string) => {
-    log(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // `… | head` closing stdout must not kill the driver before it has stopped its servers and removed its temp dir.
-  process.stdout.on('error', () => undefined);
-  try {
+  const hint = (t: string) => `scripts/install.sh installs it: apt-get install ${t}`;
+  await runBench({ prefix: 'bgbench-', keep: o.keep, tools: { skopeo: hint('skopeo'), curl: hint('curl'), wrk: hint('wrk') } }, async ({ tmp, stops, started }) => {
     if (o.profile) await profileManifests(o, tmp, stops);
     else await benchmark(o, tmp, stops, started);
-  } finally {
-    await cleanup();
-  }
+  });
 }
 
 async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<void>>, started: number): Promise<void> {
@@ -795,56 +360,6 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------- profiling
-
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }
-
-interface CpuProfile { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] }
-
-/**
- * Top self-time frames of a .cpuprofile, plus self time grouped by source (npm package / node internals / src file).
- * `lastSeconds` keeps only the samples of the final seconds of the profile (the load run; skips start-up and seeding).
- * Native code (better-sqlite3, crypto, syscalls) shows up under the JS frame that called it.
- */
-export function summarizeProfile(profile: CpuProfile, top = 25, lastSeconds?: number): string {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const hits = new Map<number, number>();
-  if (profile.samples && profile.timeDeltas && lastSeconds !== undefined) {
-    const times: number[] = [];
-    let t = 0;
-    for (const d of profile.timeDeltas) times.push((t += d));
-    const from = t - lastSeconds * 1e6;
-    profile.samples.forEach((id, i) => {
-      if (times[i]! >= from) hits.set(id, (hits.get(id) ?? 0) + 1);
-    });
-  } else {
-    for (const n of profile.nodes) if (n.hitCount) hits.set(n.id, n.hitCount);
-  }
-  const self = new Map<string, number>();
-  const bySource = new Map<string, number>();
-  let total = 0;
-  let idle = 0;
-  for (const [id, h] of hits) {
-    const f = byId.get(id)!.callFrame;
-    if (f.functionName === '(idle)') {
-      idle += h;
-      continue;
-    }
-    total += h;
-    const url = f.url.replace(/^file:\/\//, '').replace(ROOT + '/', '');
-    const key = `${f.functionName || '(anonymous)'}  ${url ? `${url}:${f.lineNumber + 1}` : ''}`;
-    self.set(key, (self.get(key) ?? 0) + h);
-    const src = !url ? f.functionName : url.startsWith('node:') ? url.replace(/^(node:internal\/[^/]+).*/, '$1') : url.includes('node_modules/') ? `npm:${/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)![1]}` : url;
-    bySource.set(src, (bySource.get(src) ?? 0) + h);
-  }
-  const pct = (h: number) => `${((h / total) * 100).toFixed(1).padStart(5)}%`;
-  const lines = [`busy samples: ${total} (idle ${idle}, ${((idle / (idle + total)) * 100).toFixed(0)}% of wall)`, '', 'top self time:'];
-  for (const [k, h] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(h)}  ${k}`);
-  lines.push('', 'self time by source:');
-  for (const [k, h] of [...bySource].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${pct(h)}  ${k}`);
-  return lines.join('\n');
-}
-
 async function profileManifests(o: Options, tmp: TempDir, stops: Array<() => Promise<void>>): Promise<void> {
   const img = await makeBusyboxImage(join(tmp.path, 'small'), { seed: 'bench-small' });
   const bgDir = join(tmp.path, 'bg');
@@ -859,7 +374,7 @@ async function profileManifests(o: Options, tmp: TempDir, stops: Array<() => Pro
   const seconds = o.quick ? 2 : 8;
   for (const scheme of ['Bearer', 'Basic'] as const) {
     const profDir = join(tmp.path, `prof-${scheme}`);
-    bg = await startBuildGrid(bgDir, dataDir, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    bg = await startBuildGrid(bgDir, dataDir, { extraNodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] });
     stopBg = () => bg.daemon.stop(10_000);
     const auth = scheme === 'Bearer' ? `Bearer ${await fetchToken(`${bg.url}/v2/token`, bg.host, REPOS.small, creds.reader)}` : basicHeader(creds.reader);
     const url = `${bg.url}/v2/${REPOS.small}/manifests/latest`;
@@ -882,10 +397,4 @@ async function profileManifests(o: Options, tmp: TempDir, stops: Array<() => Pro
   }
 }
 
-// Run only when executed directly (a test may import the helpers).
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);
