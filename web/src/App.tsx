@@ -11,6 +11,9 @@ import { BuildPage } from './pages/BuildPage';
 import { MembersPage } from './pages/MembersPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { NewAccountPage } from './pages/NewAccountPage';
+import { StoragePage } from './pages/StoragePage';
+import { AdminStoragePage } from './pages/AdminStoragePage';
+import { AdminRunPage } from './pages/AdminRunPage';
 
 /** The dashboard: sign-in, or the signed-in shell. */
 export function App() {
@@ -52,6 +55,9 @@ const PAGES: Page[] = [
   { pattern: '/a/:ns', render: (p) => <AppsPage ns={p.ns!} /> },
   { pattern: '/a/:ns/members', render: (p) => <MembersPage ns={p.ns!} /> },
   { pattern: '/a/:ns/settings', render: (p) => <SettingsPage ns={p.ns!} /> },
+  { pattern: '/a/:ns/storage', render: (p) => <StoragePage ns={p.ns!} /> },
+  { pattern: '/admin/storage', render: () => <AdminStoragePage /> },
+  { pattern: '/admin/storage/runs/:id', render: (p) => <AdminRunPage id={p.id!} /> },
   { pattern: '/a/:ns/apps/:app', render: (p) => <AppPage ns={p.ns!} app={p.app!} /> },
   { pattern: '/a/:ns/apps/:app/services/new', render: (p) => <ServicePage ns={p.ns!} app={p.app!} /> },
   { pattern: '/a/:ns/apps/:app/services/:service', render: (p) => <ServicePage ns={p.ns!} app={p.app!} service={p.service} /> },

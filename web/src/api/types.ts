@@ -24,3 +24,18 @@ export type Build = Ok<'/api/v1/builds/{id}', 'get'>;
 export type TimelineEntry = Ok<'/api/v1/accounts/{namespace}/apps/{app}/timeline', 'get'>[number];
 export type ImageRow = Ok<'/api/v1/accounts/{namespace}/apps/{app}/images', 'get'>[number];
 export type LogLine = Ok<'/api/v1/builds/{id}/log', 'get'>['lines'][number];
+
+// ---- lifecycle: retention, trash, usage, garbage collection (issue 6) ----
+export type PolicyReply = Ok<'/api/v1/accounts/{namespace}/apps/{app}/retention', 'get'>;
+export type RetentionPolicy = NonNullable<PolicyReply['policy']>;
+export type EffectivePolicy = NonNullable<PolicyReply['effective']>;
+export type PolicyBody = Body<'/api/v1/accounts/{namespace}/apps/{app}/retention', 'put'>;
+export type RetentionReport = Ok<'/api/v1/accounts/{namespace}/retention/run', 'post'>;
+export type AppRetentionReport = RetentionReport['applications'][number];
+export type ImageDecision = AppRetentionReport['decisions'][number];
+export type TrashEntry = Ok<'/api/v1/accounts/{namespace}/trash', 'get'>[number];
+export type UsageReport = Ok<'/api/v1/accounts/{namespace}/usage', 'get'>;
+export type UsageRow = UsageReport['applications'][number];
+export type AppUsage = Ok<'/api/v1/accounts/{namespace}/apps/{app}/usage', 'get'>;
+export type LifecycleRun = Ok<'/api/v1/admin/lifecycle/runs', 'get'>[number];
+export type LifecycleRunDetail = Ok<'/api/v1/admin/lifecycle/runs/{id}', 'get'>;

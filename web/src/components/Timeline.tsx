@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, call } from '../api/client';
-import type { TimelineEntry } from '../api/types';
+import type { TimelineEntry, TrashEntry } from '../api/types';
+import { groupRemovals, type RemovalGroup } from '../lib/lifecycle';
 import { Link, navigate, paths } from '../lib/router';
 import { isActive, triggerLabel } from '../lib/status';
 import { duration, span, useNow } from '../lib/time';
@@ -9,9 +10,28 @@ import { Empty, ErrorBox } from './Feedback';
 import { PullRunButton } from './PullRun';
 import { StatusBadge } from './Status';
 import { RelTime } from './Time';
+import { RemovalEntry, RemovedImageNote } from './storage/Removals';
 
-/** The Build & Deployment Timeline, newest first. */
-export function Timeline(props: { ns: string; app: string; entries: TimelineEntry[]; canRebuild: boolean; onChanged: () => void }) {
+type Item = { e: TimelineEntry; g?: undefined } | { g: RemovalGroup; e?: undefined };
+
+/** Entries (newest first) with the removal groups placed by time among them. */
+function merge(entries: TimelineEntry[], removals: TrashEntry[] | undefined): Item[] {
+  const groups = groupRemovals(removals ?? []);
+  const out: Item[] = [];
+  let i = 0;
+  for (const e of entries) {
+    while (i < groups.length && groups[i]!.at >= e.startedAt) out.push({ g: groups[i++]! });
+    out.push({ e });
+  }
+  while (i < groups.length) out.push({ g: groups[i++]! });
+  return out;
+}
+
+/**
+ * The Build & Deployment Timeline, newest first. `removals` (the application's trash, restored and purged entries
+ * too) adds an entry per retention run; a build whose image was removed says so instead of offering to pull it.
+ */
+export function Timeline(props: { ns: string; app: string; entries: TimelineEntry[]; removals?: TrashEntry[]; canRebuild: boolean; onChanged: () => void }) {
   if (props.entries.length === 0) {
     return (
       <Empty title="Nothing has been built yet">
@@ -19,14 +39,18 @@ export function Timeline(props: { ns: string; app: string; entries: TimelineEntr
       </Empty>
     );
   }
+  // Builds whose image is in the trash: a deployment's line for them offers no image to copy.
+  const removedBuilds = new Set((props.removals ?? []).filter((t) => t.state !== 'restored').flatMap((t) => t.buildIds));
   return (
     <ol className="timeline" aria-label="Builds and deployments, newest first">
-      {props.entries.map((e) => <Entry key={`${e.kind}-${e.id}`} e={e} {...props} />)}
+      {merge(props.entries, props.removals).map((x) => (x.e
+        ? <Entry key={`${x.e.kind}-${x.e.id}`} {...props} e={x.e} removedBuilds={removedBuilds} />
+        : <RemovalEntry key={`removal-${x.g.key}`} g={x.g} />))}
     </ol>
   );
 }
 
-function Entry({ e, ns, app, canRebuild, onChanged }: { e: TimelineEntry; ns: string; app: string; canRebuild: boolean; onChanged: () => void }) {
+function Entry({ e, ns, app, canRebuild, onChanged, removedBuilds }: { e: TimelineEntry; ns: string; app: string; canRebuild: boolean; onChanged: () => void; removedBuilds: Set<string> }) {
   const now = useNow(isActive(e.status) ? 1000 : 60_000);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -69,6 +93,7 @@ function Entry({ e, ns, app, canRebuild, onChanged }: { e: TimelineEntry; ns: st
         <div><dt>Duration</dt><dd>{duration(took)}{isActive(e.status) ? ' so far' : ''}</dd></div>
       </dl>
       {e.image && <ImageFacts ns={ns} image={e.image} imageId={e.imageId} />}
+      {e.imageRemoved && <RemovedImageNote ns={ns} removed={e.imageRemoved} canRestore={canRebuild} onRestored={onChanged} />}
       {e.services && e.services.length > 0 && (
         <ul className="tl-services" aria-label="Services in this deployment">
           {e.services.map((s) => (
@@ -76,7 +101,8 @@ function Entry({ e, ns, app, canRebuild, onChanged }: { e: TimelineEntry; ns: st
               <StatusBadge status={s.status} />
               <span className="tl-svc">{s.service}</span>
               <span className="mono muted">{s.branch}{s.commit ? ` @ ${s.commit.slice(0, 7)}` : ''}</span>
-              {s.image && <><code className="mono break small">{s.image}</code><CopyButton text={s.image} what="image URL" /></>}
+              {s.image && !removedBuilds.has(s.buildId) && <><code className="mono break small">{s.image}</code><CopyButton text={s.image} what="image URL" /></>}
+              {s.image && removedBuilds.has(s.buildId) && <span className="small muted">image removed</span>}
               <Link to={paths.build(ns, app, s.buildId)}>View log</Link>
             </li>
           ))}

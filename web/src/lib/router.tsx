@@ -59,5 +59,8 @@ export const paths = {
   build: (ns: string, app: string, id: string) => `${paths.app(ns, app)}/builds/${encodeURIComponent(id)}`,
   members: (ns: string) => `/a/${encodeURIComponent(ns)}/members`,
   settings: (ns: string) => `/a/${encodeURIComponent(ns)}/settings`,
+  storage: (ns: string) => `/a/${encodeURIComponent(ns)}/storage`,
+  adminStorage: () => '/admin/storage',
+  adminRun: (id: string) => `/admin/storage/runs/${encodeURIComponent(id)}`,
   newAccount: () => '/accounts/new',
 };

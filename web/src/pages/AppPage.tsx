@@ -12,8 +12,13 @@ import { ImagesTable } from '../components/ImagesTable';
 import { EnvEditor } from '../components/EnvEditor';
 import { LiveDot } from '../components/LiveDot';
 import { HookPanel } from '../components/HookPanel';
+import { AppStorage } from '../components/storage/AppStorage';
+import { listTrash } from '../api/lifecycle';
 
-/** An application: its services with their latest images, Deploy, the live timeline, images and build environment. */
+/**
+ * An application: its services with their latest images, Deploy, the live timeline, images, retention and storage,
+ * and the build environment.
+ */
 export function AppPage({ ns, app }: { ns: string; app: string }) {
   const s = useSession();
   const account = s.accounts.find((a) => a.namespace === ns) ?? null;
@@ -23,12 +28,14 @@ export function AppPage({ ns, app }: { ns: string; app: string }) {
   const detail = useLoad(() => call(api.GET('/api/v1/accounts/{namespace}/apps/{app}', { params: p })), key);
   const timeline = useLoad(() => call(api.GET('/api/v1/accounts/{namespace}/apps/{app}/timeline', { params: { ...p, query: { limit: 50 } } })), key);
   const images = useLoad(() => call(api.GET('/api/v1/accounts/{namespace}/apps/{app}/images', { params: p })), key);
+  const trash = useLoad(() => listTrash(ns, app), key);
 
   const refresh = useCallback(() => {
     void detail.reload();
     void timeline.reload();
     void images.reload();
-  }, [detail.reload, timeline.reload, images.reload]);
+    void trash.reload();
+  }, [detail.reload, timeline.reload, images.reload, trash.reload]);
   const live = useAppEvents(ns, app, refresh);
 
   if (detail.loading) return <Loading what="the application" />;
@@ -61,7 +68,7 @@ export function AppPage({ ns, app }: { ns: string; app: string }) {
         </div>
         {timeline.error !== undefined && <ErrorBox error={timeline.error} retry={timeline.reload} />}
         {timeline.loading ? <Loading what="the timeline" /> : (
-          <Timeline ns={ns} app={app} entries={timeline.data ?? []} canRebuild={canBuild} onChanged={refresh} />
+          <Timeline ns={ns} app={app} entries={timeline.data ?? []} removals={trash.data} canRebuild={canBuild} onChanged={refresh} />
         )}
       </section>
 
@@ -69,6 +76,11 @@ export function AppPage({ ns, app }: { ns: string; app: string }) {
         <h2 id="images-h">Images</h2>
         {images.error !== undefined && <ErrorBox error={images.error} retry={images.reload} />}
         {images.data && <ImagesTable ns={ns} rows={images.data} />}
+      </section>
+
+      <section aria-labelledby="storage-h" className="block" id="storage">
+        <h2 id="storage-h">Retention &amp; storage</h2>
+        <AppStorage ns={ns} app={app} trash={trash} canDryRun={canBuild} canOwn={s.can(account, 'owner')} canRestore={canBuild} onChanged={refresh} />
       </section>
 
       <section aria-labelledby="hook-h" className="block">
