@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,13 +40,22 @@ export async function launchChromium(): Promise<Browser | null> {
   }
 }
 
-/** Saves a screenshot as docs/screenshots/<name>.png when BUILDGRID_SCREENSHOTS=1 (how the README's pictures are made). */
-export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+/**
+ * Saves a screenshot as docs/screenshots/<name>.png when BUILDGRID_SCREENSHOTS=1 (how the README's pictures are made):
+ * the viewport at the top of the page, the full page, or with `element` that element (its first `maxHeight` pixels).
+ */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean; element?: Locator; maxHeight?: number } = {}): Promise<void> {
   if (process.env.BUILDGRID_SCREENSHOTS !== '1') return;
   const dir = join(ROOT, 'docs', 'screenshots');
   mkdirSync(dir, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: opts.fullPage ?? false });
+  const path = join(dir, `${name}.png`);
+  if (!opts.element) return void (await page.screenshot({ path, fullPage: opts.fullPage ?? false }));
+  const box = await opts.element.boundingBox(); // relative to the viewport, which is scrolled to the top
+  if (!box) throw new Error(`screenshot ${name}: the element is not visible`);
+  const pad = 8;
+  const clip = { x: Math.max(0, box.x - pad), y: Math.max(0, box.y - pad), width: box.width + 2 * pad, height: Math.min(box.height, opts.maxHeight ?? Infinity) + 2 * pad };
+  await page.screenshot({ path, fullPage: true, clip });
 }
 
 /** Signs in through the form. */

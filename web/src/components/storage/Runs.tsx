@@ -9,10 +9,11 @@ import { Bytes } from './Bytes';
 
 const KIND: Record<string, string> = { gc: 'Garbage collection', fsck: 'fsck', retention: 'Retention' };
 
-/** "Garbage collection (dry run)", "fsck with repair", … */
-export function runTitle(r: Pick<LifecycleRun, 'kind' | 'dryRun'>): string {
+/** "Garbage collection (dry run)", "fsck with repair", "Retention of acme/shop", … */
+export function runTitle(r: Pick<LifecycleRun, 'kind' | 'dryRun'> & { options?: Record<string, unknown> }): string {
   if (r.kind === 'fsck') return r.dryRun ? 'fsck (check only)' : 'fsck with repair';
-  return `${KIND[r.kind] ?? r.kind}${r.dryRun ? ' (dry run)' : ''}`;
+  const scope = [r.options?.account, r.options?.application].filter((v) => typeof v === 'string').join('/');
+  return `${KIND[r.kind] ?? r.kind}${r.kind === 'retention' && scope ? ` of ${scope}` : ''}${r.dryRun ? ' (dry run)' : ''}`;
 }
 
 /** The history of garbage collections, fsck and retention runs, newest first, each linking to its report. */
