@@ -1,4 +1,5 @@
 import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+import type { ReadCacheStats } from '../metadata/index.ts';
 
 /** Prometheus metrics of one server process: requests, latency and bytes served, by route, method and status code. */
 export interface Metrics {
@@ -7,10 +8,25 @@ export interface Metrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-/** Creates a private metrics registry (one per server instance, so tests can run several in one process). */
-export function createMetrics(): Metrics {
+/**
+ * Creates a private metrics registry (one per server instance, so tests can run several in one process). `readCache`
+ * exposes the registry read cache's counters (buildgrid_registry_cache_{hits,misses,invalidations}_total).
+ */
+export function createMetrics(opts: { readCache?: () => ReadCacheStats } = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'buildgrid_' });
+  if (opts.readCache) {
+    const stats = opts.readCache;
+    for (const k of ['hits', 'misses', 'invalidations'] as const) {
+      new Counter({
+        name: `buildgrid_registry_cache_${k}_total`, help: `Registry read cache ${k} (repository, tag and manifest lookups)`, registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(stats()[k]);
+        },
+      });
+    }
+  }
   const labelNames = ['route', 'method', 'code'] as const;
   const requests = new Counter({ name: 'buildgrid_http_requests_total', help: 'HTTP requests', labelNames, registers: [registry] });
   const latency = new Histogram({

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import { openMetadata, type Metadata } from '../metadata/index.ts';
+import { openMetadata, withReadCache, type Metadata } from '../metadata/index.ts';
 import {
   createAuthCache, createLoginLimiter, createPeople, createRegistryAuthenticator, createAccessRules,
   createRegistryTokens, grantedAccess, parseScope, createJobTokens, type People,
@@ -43,7 +43,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   mkdirSync(dataDir, { recursive: true });
   const secretKey = loadOrCreateSecretKey(dataDir);
   const metadataOpts = metadataOptions(config, dataDir);
-  const metadata = await openMetadata(metadataOpts);
+  const metadata = withReadCache(await openMetadata(metadataOpts), { ttlMs: config.registryCacheSeconds * 1000 });
   const storage = await openStorage(config, dataDir).catch(async (err: unknown) => {
     await metadata.close();
     throw err;
@@ -56,7 +56,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const jobTokens = createJobTokens({ secretKey });
   const authenticator = createRegistryAuthenticator({ metadata, limiter, cache, jobTokens });
   const tokens = createRegistryTokens({ metadata, issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ readCache: () => metadata.readCache.stats() });
   const service = new URL(config.publicUrl).host;
 
   await ensureAdmin({ config, metadata, people, log });

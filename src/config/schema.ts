@@ -25,6 +25,12 @@ export const configSchema = z
     adminPassword: z.string().min(8).optional(),
     /** Lifetime of registry bearer tokens, seconds. */
     tokenTtlSeconds: z.coerce.number().int().min(30).max(86400).default(300),
+    /**
+     * How long a node answers repeated registry lookups (repository, tag → digest, manifest record) from memory,
+     * seconds; 0 turns the cache off. A write on this node is seen at once; another node's moved or removed tag within
+     * this time. New tags are never delayed (only found rows are cached).
+     */
+    registryCacheSeconds: z.coerce.number().min(0).max(60).default(2),
     /** Failed logins per source within a minute before further attempts are refused for a while. */
     loginFailuresPerMinute: z.coerce.number().int().min(1).default(10),
     /** Largest manifest accepted, bytes. */

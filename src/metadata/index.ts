@@ -7,6 +7,7 @@ export * from './types.ts';
 export { openSqlite, type SqliteOptions } from './sqlite.ts';
 export { openPostgres, describePostgresUrl, type PostgresOptions } from './postgres.ts';
 export { createMetadata } from './store.ts';
+export { withReadCache, type CachedMetadata, type ReadCacheOptions, type ReadCacheStats } from './read-cache.ts';
 export { migrateToLatest, schemaStatus, type SchemaStatus, MIGRATION_TABLE } from './migrate.ts';
 export { MIGRATIONS } from './migrations/index.ts';
 export type { Database } from './schema.ts';
