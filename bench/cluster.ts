@@ -281,7 +281,7 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const hint = (t: string) => `scripts/install.sh installs it: apt-get install ${t}`;
-  await runBench({ prefix: 'bgbench-', keep: o.keep, tools: { skopeo: hint('skopeo'), curl: hint('curl'), wrk: hint('wrk'), nginx: hint('nginx-light') } },
+  await runBench({ prefix: 'bgcluster-', keep: o.keep, tools: { skopeo: hint('skopeo'), curl: hint('curl'), wrk: hint('wrk'), nginx: hint('nginx-light') } },
     ({ tmp, stops, started }) => benchmark(o, tmp, stops, started));
 }
 

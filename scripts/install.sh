@@ -58,3 +58,10 @@ if [ ! -f web/dist/index.html ] || [ -n "$(find web/src web/public web/index.htm
   say "building the dashboard (npm run web:build)"
   npm run --silent web:build
 fi
+
+# The server and CLI are compiled into dist/ (bin/buildgrid.mjs runs it while it is fresh, else the sources through
+# tsx): rebuilt when missing or older than any source.
+if [ ! -f dist/.built ] || [ -n "$(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/.built -print -quit 2>/dev/null)" ]; then
+  say "compiling the server (npm run build)"
+  npm run --silent build
+fi

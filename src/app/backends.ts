@@ -4,10 +4,7 @@ import { describePostgresUrl, openMetadata, type Metadata, type MetadataOptions 
 import { createFsBlobStore } from '../storage/fs-blobs.ts';
 import { createFsBlobMaintenance, type BlobMaintenance } from '../storage/gc.ts';
 import { createFsLogStore, type LogStore } from '../storage/logs.ts';
-import { createS3BlobStore } from '../storage/s3-blobs.ts';
-import { createS3Client, describeBucket, type S3Settings } from '../storage/s3-client.ts';
-import { createS3BlobMaintenance } from '../storage/s3-gc.ts';
-import { createS3LogStore } from '../storage/s3-logs.ts';
+import type { S3Settings } from '../storage/s3-client.ts';
 import type { BlobWriter } from '../storage/types.ts';
 
 /** How long a presigned blob URL (s3PresignRedirect) stays valid: enough for a slow client to start the download. */
@@ -68,6 +65,10 @@ export async function openStorage(config: Config, dataDir: string): Promise<Stor
       description: `filesystem ${root}`, close: () => undefined,
     };
   }
+  // The S3 modules (and the AWS SDK, ~25 MiB) are loaded only when a bucket is configured.
+  const [{ createS3BlobStore }, { createS3Client, describeBucket }, { createS3BlobMaintenance }, { createS3LogStore }] = await Promise.all([
+    import('../storage/s3-blobs.ts'), import('../storage/s3-client.ts'), import('../storage/s3-gc.ts'), import('../storage/s3-logs.ts'),
+  ]);
   const client = createS3Client(settings);
   const blobs = createS3BlobStore({
     client, settings, uploadTtlMs, presignSeconds: config.s3PresignRedirect ? PRESIGN_SECONDS : undefined,

@@ -46,7 +46,7 @@ export async function createBuilds(opts: {
 }): Promise<BuildsPart> {
   const { config, metadata, secretKey, log } = opts;
   const logs = opts.logs ?? createFsLogStore({ root: join(opts.dataDir, 'storage'), maxBytes: config.logMaxBytes });
-  const events = createEventBus({ metadata, logs, transport: fanoutFor(config), onListenerError: (err) => log.warn({ err }, 'event listener failed') });
+  const events = createEventBus({ metadata, logs, transport: await fanoutFor(config), onListenerError: (err) => log.warn({ err }, 'event listener failed') });
   const git = createGitFetcher({ cacheDir: join(opts.dataDir, 'git'), allowLocal: config.allowLocalGit });
   const catalog = createCatalog({ metadata, secretKey, allowLocalGit: config.allowLocalGit });
   let scheduler: Scheduler | null = null;
@@ -60,7 +60,7 @@ export async function createBuilds(opts: {
     catalog, deployer, logs, events, git,
     remoteBackend(jobTokens) {
       const fresh = freshLogStores(config, opts.dataDir);
-      return backendFor(jobTokens, { append: (id, lines) => fresh().append(id, lines), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) });
+      return backendFor(jobTokens, { append: async (id, lines) => (await fresh)().append(id, lines), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) });
     },
     start(jobTokens) {
       // The scheduler runs even with no in-process workers (buildConcurrency 0): its reaper requeues the builds of

@@ -26,6 +26,8 @@ const program = new Command('buildgrid')
 
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
 const wanted = MODULES.filter((m) => first !== undefined && m.commands.includes(first));
-for (const m of wanted.length ? wanted : MODULES) (await m.load())(program);
+// `--version` alone needs no command module; `--help` (or no command) lists them all.
+const versionOnly = first === undefined && process.argv.slice(2).some((a) => a === '-V' || a === '--version');
+for (const m of wanted.length ? wanted : versionOnly ? [] : MODULES) (await m.load())(program);
 
 await program.parseAsync(process.argv);

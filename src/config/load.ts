@@ -7,7 +7,7 @@ const ENV_PREFIX = 'BUILDGRID_';
  * Environment variables with the prefix that are not configuration keys: client settings, the file path, and the test
  * harness's switches (BUILDGRID_TEST_*, BUILDGRID_NO_DOCKERD, …), which CI exports to every process it starts.
  */
-const NOT_CONFIG = new Set(['SERVER', 'TOKEN', 'CONFIG', 'NO_DOCKERD', 'DOCKER_CLIENT', 'SCREENSHOTS']);
+const NOT_CONFIG = new Set(['SERVER', 'TOKEN', 'CONFIG', 'NO_DOCKERD', 'DOCKER_CLIENT', 'SCREENSHOTS', 'FROM_SOURCE']);
 const NOT_CONFIG_PREFIX = 'TEST_';
 
 function envKeyToCamel(k: string): string {

@@ -1,11 +1,11 @@
 import { AppError } from '../core/errors.ts';
-import { openPostgres } from './postgres.ts';
 import { openSqlite } from './sqlite.ts';
 import type { Metadata } from './types.ts';
 
 export * from './types.ts';
 export { openSqlite, type SqliteOptions } from './sqlite.ts';
-export { openPostgres, describePostgresUrl, type PostgresOptions } from './postgres.ts';
+export { describePostgresUrl } from './postgres-url.ts';
+export type { PostgresOptions } from './postgres.ts';
 export { createMetadata } from './store.ts';
 export { withReadCache, type CachedMetadata, type ReadCacheOptions, type ReadCacheStats } from './read-cache.ts';
 export { migrateToLatest, schemaStatus, type SchemaStatus, MIGRATION_TABLE } from './migrate.ts';
@@ -27,7 +27,8 @@ export async function openMetadata(opts: MetadataOptions): Promise<Metadata> {
     case 'sqlite':
       return openSqlite({ path: opts.path, onMigrated: opts.onMigrated });
     case 'postgres':
-      return openPostgres({ url: opts.url, poolSize: opts.poolSize, onMigrated: opts.onMigrated });
+      // Loaded on demand: a SQLite server never pays for the pg driver's memory.
+      return (await import('./postgres.ts')).openPostgres({ url: opts.url, poolSize: opts.poolSize, onMigrated: opts.onMigrated });
     default:
       throw new AppError('INVALID', `unknown metadata store kind "${(opts as { kind: string }).kind}": use sqlite or postgres`);
   }

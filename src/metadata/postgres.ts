@@ -7,6 +7,9 @@ import { BUILD_QUEUED_CHANNEL, createQueueListener } from './postgres-listen.ts'
 import type { Database } from './schema.ts';
 import { createMetadata } from './store.ts';
 import type { Metadata } from './types.ts';
+import { describePostgresUrl } from './postgres-url.ts';
+
+export { describePostgresUrl };
 
 /** Options for the PostgreSQL store. */
 export interface PostgresOptions {
@@ -118,17 +121,6 @@ function serializedAppend(db: Kysely<Database>, input: Parameters<Metadata['even
     await sql`select pg_advisory_xact_lock(${sql.lit(EVENT_APPEND_LOCK)})`.execute(trx);
     return eventsRepo(trx).append(input);
   });
-}
-
-/** `postgres://user@host:port/database` — the URL without its password (for messages and logs). */
-export function describePostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-    return `${u.protocol}//${user}${u.host}${u.pathname}`;
-  } catch {
-    return '(an unparsable URL)';
-  }
 }
 
 /** A readable reason from a pg / net error (ECONNREFUSED on several addresses arrives as an AggregateError). */

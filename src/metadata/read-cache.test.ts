@@ -14,7 +14,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 // The whole metadata contract through the cache with a long TTL: any write the suite makes and then reads back
 // would fail here if it did not empty the cache.
-runMetadataSuite('sqlite behind the registry read cache', async () => withReadCache(await openSqlite({ path: freshPath() }), { ttlMs: 60_000 }));
+const cachedSqlite = async (path: string) => withReadCache(await openSqlite({ path }), { ttlMs: 60_000 });
+runMetadataSuite('sqlite behind the registry read cache', () => cachedSqlite(freshPath()), {
+  async openTwins() {
+    const path = freshPath();
+    const first = await cachedSqlite(path);
+    return [first, await cachedSqlite(path)];
+  },
+});
 
 const manifestInput = (repositoryId: string, digest: `sha256:${string}`) => ({
   repositoryId, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, subject: null, artifactType: null, annotations: null, blobs: [], children: [],
