@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `buildgrid` command. Runs the compiled JavaScript in dist/ (`npm run build`; scripts/install.sh does it) when
-// it is at least as new as every source file under src/, else the TypeScript sources through tsx — so an edited
+// it is at least as new as every source file under src/ (tests aside), else the TypeScript sources through tsx — so an edited
 // checkout never runs stale code, and an installed one starts in a fraction of the time and memory.
 // BUILDGRID_FROM_SOURCE=1 always runs the sources.
 import { readdirSync, statSync } from 'node:fs';
@@ -13,7 +13,7 @@ function newestSource(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = `${dir}/${e.name}`;
     if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
