@@ -8,6 +8,7 @@
 //            --reps <n>                  samples per cell (default 3 full, 1 quick); the table shows the best one
 //            --storage s3|fs|both        blob store: s3rver (an S3-compatible server on loopback), a shared directory
 //                                        (what an NFS / ReadWriteMany volume gives), or both (default)
+//            --node-cores <n>            CPU cap per node through a cgroup quota (default 0.5; 0 = no cap)
 //            --keep                      keep the temp dir (data dirs, logs) for inspection
 //
 // Layout: PostgreSQL (a throwaway cluster from Debian's binaries, or BUILDGRID_TEST_DATABASE_URL's server), the blob
@@ -17,8 +18,10 @@
 // generators are external processes: wrk (manifest GETs), curl (blob GETs). Configurations alternate within each
 // row (sample 1 of one node, of two nodes, sample 2 …) so drift hits both columns alike; each cell is the best sample.
 //
-// Read the figure with the machine in mind: every part (load generator, nginx, PostgreSQL, s3rver, both nodes) shares
-// the same CPUs, so two nodes can at most use the cores one node leaves idle. The notes say how busy each node was.
+// Every part (load generator, nginx, PostgreSQL, s3rver, both nodes) shares the same CPUs, so uncapped a second node
+// could only use what the first leaves idle, and the figure would say nothing about scaling. So each node is capped
+// (cgroup CPU quota, 0.5 core by default) as if it were a small machine of its own, leaving the rest to the shared
+// parts; the notes say the cap and how busy each node was.
 
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -31,6 +34,7 @@ import { testPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { basicHeader, curlOnce, curlParallel, expect200, fetchToken, wrk } from './lib/load.ts';
 import { best, fmt, FOREIGN_LIMIT, noise, ok, ratio, sample, treeCpuNs, type Measured } from './lib/sampling.ts';
 import { log, runBench, runIfMain } from './lib/driver.ts';
+import { capCpu } from './lib/cpu-cap.ts';
 import { buildGridCredentials, startBuildGrid, waitUp, type BuildGridProc } from './lib/servers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,6 +51,8 @@ export interface Options {
   out: string | null;
   keep: boolean;
   storage: StorageKind[];
+  /** CPU cap per node (cores; 0 = none), so each node stands in for a machine of its own. */
+  nodeCores: number;
   bigLayerBytes: number;
   wrkSeconds: number;
 }
@@ -68,6 +74,7 @@ export function parseOptions(argv: string[]): Options {
     out: out === 'none' || out === '-' ? null : out ? resolve(out) : quick ? null : join(ROOT, 'bench/results/cluster.md'),
     keep: argv.includes('--keep'),
     storage: storage === 'both' ? ['s3', 'fs'] : [storage as StorageKind],
+    nodeCores: val('--node-cores') !== undefined ? Math.max(0, Number(val('--node-cores'))) : 0.5,
     bigLayerBytes: quick ? 16 * MiB : 128 * MiB,
     wrkSeconds: quick ? 1 : 4,
   };
@@ -100,7 +107,8 @@ async function startBalancer(dir: string, backends: [number, number], [p1, p2]: 
   const publicHost = `127.0.0.1:${p2}`;
   const tmpPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `${k}_temp_path ${join(dir, k)};`).join(' ');
   const location = (upstream: string) => `location / { proxy_pass http://${upstream}; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host ${publicHost}; proxy_buffering off; proxy_request_buffering off; client_max_body_size 0; proxy_read_timeout 300s; }`;
+      proxy_set_header Host ${publicHost}; proxy_buffering on; proxy_buffer_size 64k; proxy_buffers 32 256k; proxy_busy_buffers_size 1m;
+      proxy_max_temp_file_size 0; proxy_request_buffering off; client_max_body_size 0; proxy_read_timeout 300s; }`;
   const conf = `user root; worker_processes auto; daemon off; pid ${join(dir, 'nginx.pid')}; error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 4096; }
 http { access_log off; ${tmpPaths}
@@ -150,6 +158,15 @@ async function runVariant(kind: StorageKind, o: Options, pgServer: TestPostgres,
     own.push(() => a.daemon.stop(10_000));
     const b = await startBuildGrid(dir, dataDir, { env, logName: 'node-b.log', publicUrl });
     own.push(() => b.daemon.stop(10_000));
+    let capNote = 'nodes not capped (--node-cores 0)';
+    if (o.nodeCores > 0) {
+      const caps = [a, b].map((n, i) => capCpu(n.daemon.pid, o.nodeCores, `bgcluster-${process.pid}-${kind}-${i}`));
+      for (const c of caps) if (c) own.unshift(async () => c.release()); // released after the nodes have stopped
+      capNote = caps.every(Boolean)
+        ? `each node capped at ${o.nodeCores} core (${caps[0]!.how})`
+        : `NOT capped: no writable cgroup CPU controller here (run as root on a machine with one) — both nodes share all ${cpus().length} CPUs`;
+      if (!caps.every(Boolean)) log(capNote);
+    }
     const lb = await startBalancer(join(dir, 'nginx'), [a.port, b.port], [onePort, publicPort]);
     own.push(() => lb.stop());
 
@@ -213,6 +230,7 @@ async function runVariant(kind: StorageKind, o: Options, pgServer: TestPostgres,
     const share = busy.a + busy.b > 0 ? (busy.b / (busy.a + busy.b)) * 100 : 0;
     const notes = [
       `Blob store: ${storageLabel}. Metadata: PostgreSQL ${pgServer.source.startsWith('throwaway') ? '(throwaway cluster from Debian\'s binaries)' : `(${pgServer.source})`}.`,
+      `CPU: ${capNote}.`,
       `Two-node samples: node A used ${(busy.a / 1e9 / Math.max(busy.seconds, 1e-9)).toFixed(2)} cores and node B ${(busy.b / 1e9 / Math.max(busy.seconds, 1e-9)).toFixed(2)} cores on average (B did ${share.toFixed(0)}% of the nodes' CPU work).`,
       ...(wrkNotes.length ? [`wrk reported errors (samples with non-2xx responses count as n/a): ${wrkNotes.join('; ')}`] : []),
     ];
@@ -252,11 +270,11 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   const wrkV = (await run('wrk', ['--version'])).stdout.split('\n')[0]!.replace(/ Copyright.*/, '').trim();
   const nginxV = (await run(which('nginx') ?? '/usr/sbin/nginx', ['-v'])).stderr.trim().replace(/^nginx version: /, '');
   const notes = [
-    `Both columns go through the same nginx (${nginxV}, worker_processes auto, keep-alive upstreams, proxy_buffering off); "1 node" proxies to node A only, "2 nodes" round-robins over A and B. Nodes: \`buildgrid serve\` on PostgreSQL, no build workers; the reads are made as a viewer of the account with its registry credentials.`,
+    `Both columns go through the same nginx (${nginxV}, worker_processes auto, keep-alive upstreams, in-memory proxy buffers of 32 × 256 KiB, no temp files); "1 node" proxies to node A only, "2 nodes" round-robins over A and B. Nodes: \`buildgrid serve\` on PostgreSQL, no build workers; the reads are made as a viewer of the account with its registry credentials.`,
     `Manifest GET: ${wrkV}, 2 threads, 64 connections, ${o.wrkSeconds} s per sample${o.quick ? '' : ' after a 1 s warm-up'}, tag \`latest\` of a busybox image, \`Accept: ${OCI_MANIFEST}\`; Bearer = one token from node A's /v2/token on every request (valid on both nodes), Basic = registry username/password on every request.`,
     `Blob GET: curl to /dev/null, one process per stream, aggregate = streams × size / wall time; MB/s = 10⁶ bytes/s.`,
     ...results.flatMap((v) => v.notes.map((n) => `${v.storage}: ${n}`)),
-    `Each cell is the best of ${o.reps} sample${o.reps > 1 ? 's' : ''}, the two columns interleaved. ${cpus().length} CPUs run everything (load generator, nginx, PostgreSQL, the blob store and both nodes), so a second node can only add the CPU the first one leaves idle: on this machine the figure shows what the second process adds, not what a second machine would.`,
+    `Each cell is the best of ${o.reps} sample${o.reps > 1 ? 's' : ''}, the two columns interleaved. ${cpus().length} CPUs run everything (load generator, nginx, PostgreSQL, the blob store and the nodes); ${o.nodeCores > 0 ? `each node is capped at ${o.nodeCores} core so that it stands in for a small machine of its own, and the shared parts keep the rest` : 'the nodes are not capped, so a second node can only add the CPU the first leaves idle'}.`,
     noise.maxWaitMs > 0
       ? `Shared machine: each sample waited (≤ ${noise.maxWaitMs / 1000} s) for idle CPUs; ${noise.retries} re-runs; ${noise.disturbed} of ${noise.samples} kept samples had > ${FOREIGN_LIMIT} cores of foreign load (worst ${noise.worstForeign.toFixed(2)}). loadavg at start ${loadStart}, at end ${loadavg()}.`
       : `Quick mode: no idle wait, no re-runs; loadavg at start ${loadStart}, at end ${loadavg()}.`,

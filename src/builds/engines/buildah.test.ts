@@ -19,14 +19,19 @@ before(async () => {
   w = await startEngineWorld('bg-bah-');
   workDir = join(w.root, 'buildah');
   // BUILDGRID_BUILDAH_DRIVER=vfs|overlay and BUILDGRID_BUILDAH_NS=0 exercise the other configurations.
+  engine = engineOn(workDir);
+});
+
+/** An engine on `dir` (a second one on the same dir stands for the process after a restart). */
+function engineOn(dir: string): BuildahEngine {
   const driver = process.env.BUILDGRID_BUILDAH_DRIVER;
-  engine = createBuildahEngine({
-    workDir,
+  return createBuildahEngine({
+    workDir: dir,
     isolation: 'chroot',
     ...(driver === 'vfs' || driver === 'overlay' ? { storageDriver: driver } : {}),
     ...(process.env.BUILDGRID_BUILDAH_NS === '0' ? { mountNamespace: false } : {}),
   });
-});
+}
 
 after(async () => {
   // No buildah (or RUN process) of ours may survive the suite; the fixture removes workDir (unmounting leftovers).
@@ -217,13 +222,15 @@ test('builds of one cache key run one at a time; different keys run in parallel;
   assert.ok(second.start >= firstDone.end, 'same key serialized');
   assert.ok(c.start < Math.max(a.end, b.end) && c.end > Math.min(a.start, b.start), 'different keys overlap');
 
-  // A build image an interrupted run left behind is removed by the next build of the same key.
+  // A build image a crashed process left behind is removed by the first build of the same key in the next process
+  // (an engine created afresh on the same work dir, as after a restart).
   const dir = engine.cacheDir('svc-lock');
   const store = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', await engine.storageDriver()];
   const tag = await run('buildah', [...store, 'tag', CACHE_TAG, 'localhost/buildgrid-build:left-behind']);
   assert.equal(tag.code, 0, tag.stderr);
   assert.ok((await localImages('svc-lock', await engine.storageDriver())).includes('localhost/buildgrid-build:left-behind'));
-  await build('d', 'svc-lock');
+  const restarted = engineOn(workDir);
+  await restarted.buildAndPush(w.request(ctx, { repo: 'acme/shop.lock', tag: 'd', cacheKey: 'svc-lock', buildArgs: { N: 'd' } }));
   const names = await localImages('svc-lock', await engine.storageDriver());
   assert.ok(!names.some((n) => n.startsWith('localhost/buildgrid-build:')), names.join(', '));
   assert.ok(names.includes(CACHE_TAG));

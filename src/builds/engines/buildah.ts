@@ -46,6 +46,7 @@ import { isDigest, type Digest } from '../../core/digest.ts';
 import type { BuildEngine, EngineRequest, EngineResult } from '../types.ts';
 import { KeyedLock, removeTree, safeSegment } from './fsutil.ts';
 import { childEnv, isCancelled, runProcess, type ProcessResult, type RunProcessOptions } from './process.ts';
+import { dockerfileWithLabels } from './labels.ts';
 import { validateRequest } from './request.ts';
 
 export type StorageDriver = 'vfs' | 'overlay';
@@ -114,6 +115,8 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
   const buildah = opts.buildah ?? 'buildah';
   const lock = new KeyedLock();
   const activeBuildDirs = new Set<string>();
+  /** Caches known to hold no leftovers: this process's last build there succeeded, or cleaned up after itself. */
+  const cleanCaches = new Set<string>();
   let driverP: Promise<StorageDriver> | undefined;
   let nsP: Promise<boolean> | undefined;
   let versionP: Promise<string> | undefined;
@@ -218,7 +221,8 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
 
   /**
    * Removes what an interrupted build of this cache may have left: working containers and images still tagged
-   * `localhost/buildgrid-build:*`. Cheap (two buildah calls); runs before every build and after a failed one.
+   * `localhost/buildgrid-build:*`. Two buildah calls (≈ 0.5 s); runs after a failed build, and before a build unless
+   * this process's previous build of the cache ended clean (so a crashed process's leftovers are always swept).
    */
   const janitor = async (dirs: { cache: string; build: string }, env: NodeJS.ProcessEnv, log?: (l: string) => void): Promise<void> => {
     const quiet = { env, timeoutMs: 120_000, tailLines: 20 };
@@ -291,7 +295,8 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
         const localTag = `${BUILD_TAG_REPO}:${buildTagFor(req.buildId)}`;
         let ok = false;
         try {
-          await janitor(dirs, env, req.log);
+          if (!cleanCaches.delete(cache)) await janitor(dirs, env, req.log);
+          const labelled = await dockerfileWithLabels(req.dockerfile, req.labels, join(build, 'dockerfile'));
           const budArgs = [
             'bud',
             '--isolation', 'chroot',
@@ -302,9 +307,9 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
             '--retry', '2', '--retry-delay', '1s',
             ...authArgs,
             ...tlsArgs,
-            '-f', req.dockerfile,
+            '-f', labelled ?? req.dockerfile,
             ...Object.entries(req.buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
-            ...Object.entries(req.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            ...(labelled ? [] : Object.entries(req.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])),
             '-t', localTag,
             '-t', CACHE_TAG,
             req.contextDir,
@@ -325,6 +330,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
           // Drop only the local name (the image keeps CACHE_TAG): the cached intermediate images stay for the next build.
           const rmi = await buildahIn(dirs, ['rmi', localTag], { env, timeoutMs: 120_000, what: 'buildah rmi' });
           if (rmi.code !== 0) req.log(`[buildgrid] warning: could not remove ${localTag}: ${rmi.tail.join(' ').trim()}`);
+          else cleanCaches.add(cache);
           ok = true;
           return { manifestDigest: digest as Digest };
         } catch (e) {
@@ -334,7 +340,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
           }
           throw e;
         } finally {
-          if (!ok) await janitor(dirs, env).catch(() => undefined);
+          if (!ok) await janitor(dirs, env).then(() => cleanCaches.add(cache), () => undefined);
           await removeTree(build).catch(() => undefined);
           activeBuildDirs.delete(build);
         }

@@ -15,9 +15,13 @@ function printLine(l: LogLineT): void {
   else process.stdout.write(`${l.text}\n`);
 }
 
-/** Polls builds until all are final, printing each status change; resolves to their final views. */
+/**
+ * Polls builds until all are final, printing each status change; resolves to their final views. Every 250 ms for the
+ * first two minutes (a finished build is reported at once), then every second.
+ */
 async function waitFor(login: CliLogin, ids: string[], quiet: boolean): Promise<BuildViewT[]> {
   const last = new Map<string, string>();
+  const started = Date.now();
   for (;;) {
     const views = await Promise.all(ids.map((id) => api<BuildViewT>(login, 'GET', `/builds/${id}`)));
     for (const v of views) {
@@ -27,7 +31,7 @@ async function waitFor(login: CliLogin, ids: string[], quiet: boolean): Promise<
       }
     }
     if (views.every((v) => FINAL.has(v.status))) return views;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, Date.now() - started < 120_000 ? 250 : 1000));
   }
 }
 
