@@ -14,6 +14,8 @@ import { NewAccountPage } from './pages/NewAccountPage';
 import { StoragePage } from './pages/StoragePage';
 import { AdminStoragePage } from './pages/AdminStoragePage';
 import { AdminRunPage } from './pages/AdminRunPage';
+import { AdminWorkersPage } from './pages/AdminWorkersPage';
+import { NotificationsPage } from './pages/NotificationsPage';
 
 /** The dashboard: sign-in, or the signed-in shell. */
 export function App() {
@@ -56,7 +58,9 @@ const PAGES: Page[] = [
   { pattern: '/a/:ns/members', render: (p) => <MembersPage ns={p.ns!} /> },
   { pattern: '/a/:ns/settings', render: (p) => <SettingsPage ns={p.ns!} /> },
   { pattern: '/a/:ns/storage', render: (p) => <StoragePage ns={p.ns!} /> },
+  { pattern: '/a/:ns/notifications', render: (p) => <NotificationsPage ns={p.ns!} /> },
   { pattern: '/admin/storage', render: () => <AdminStoragePage /> },
+  { pattern: '/admin/workers', render: () => <AdminWorkersPage /> },
   { pattern: '/admin/storage/runs/:id', render: (p) => <AdminRunPage id={p.id!} /> },
   { pattern: '/a/:ns/apps/:app', render: (p) => <AppPage ns={p.ns!} app={p.app!} /> },
   { pattern: '/a/:ns/apps/:app/services/new', render: (p) => <ServicePage ns={p.ns!} app={p.app!} /> },

@@ -39,3 +39,11 @@ export type UsageRow = UsageReport['applications'][number];
 export type AppUsage = Ok<'/api/v1/accounts/{namespace}/apps/{app}/usage', 'get'>;
 export type LifecycleRun = Ok<'/api/v1/admin/lifecycle/runs', 'get'>[number];
 export type LifecycleRunDetail = Ok<'/api/v1/admin/lifecycle/runs/{id}', 'get'>;
+
+// ---- notification endpoints of an account (signed outgoing webhooks) ----
+export type NotificationEndpoint = Ok<'/api/v1/accounts/{namespace}/notifications', 'get'>[number];
+export type CreatedNotificationEndpoint = Ok<'/api/v1/accounts/{namespace}/notifications', 'post'>;
+export type NewNotificationEndpoint = Body<'/api/v1/accounts/{namespace}/notifications', 'post'>;
+export type NotificationEventName = NonNullable<NewNotificationEndpoint['events']>[number];
+export type NotificationDelivery = Ok<'/api/v1/accounts/{namespace}/notifications/deliveries', 'get'>[number];
+export type NotificationAttempt = NotificationDelivery['attempts'][number];

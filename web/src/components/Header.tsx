@@ -11,10 +11,10 @@ export function Header() {
         { to: paths.apps(ns), label: 'Applications', active: path === paths.apps(ns) || path.startsWith(`${paths.apps(ns)}/apps`) },
         { to: paths.members(ns), label: 'Members', active: path === paths.members(ns) },
         { to: paths.storage(ns), label: 'Storage', active: path === paths.storage(ns) },
-        { to: paths.settings(ns), label: 'Settings', active: path === paths.settings(ns) },
+        { to: paths.settings(ns), label: 'Settings', active: path === paths.settings(ns) || path === paths.notifications(ns) },
       ]
     : [];
-  if (s.me.isAdmin) nav.push({ to: paths.adminStorage(), label: 'Administration', active: path.startsWith(paths.adminStorage()) });
+  if (s.me.isAdmin) nav.push({ to: paths.adminStorage(), label: 'Administration', active: path.startsWith('/admin/') });
   return (
     <header className="topbar">
       <div className="topbar-inner">

@@ -60,7 +60,9 @@ export const paths = {
   members: (ns: string) => `/a/${encodeURIComponent(ns)}/members`,
   settings: (ns: string) => `/a/${encodeURIComponent(ns)}/settings`,
   storage: (ns: string) => `/a/${encodeURIComponent(ns)}/storage`,
+  notifications: (ns: string) => `/a/${encodeURIComponent(ns)}/notifications`,
   adminStorage: () => '/admin/storage',
+  adminWorkers: () => '/admin/workers',
   adminRun: (id: string) => `/admin/storage/runs/${encodeURIComponent(id)}`,
   newAccount: () => '/accounts/new',
 };

@@ -6,6 +6,7 @@ import { useLoad } from '../lib/useLoad';
 import { ConfirmButton } from '../components/Dialog';
 import { ErrorBox, Loading, Notice } from '../components/Feedback';
 import { PageHead } from '../components/PageHead';
+import { AdminNav } from '../components/SubNav';
 import { Bytes } from '../components/storage/Bytes';
 import { RunsTable, runTitle } from '../components/storage/Runs';
 import { UsageTable } from '../components/storage/Usage';
@@ -50,6 +51,7 @@ export function AdminStoragePage() {
   return (
     <section>
       <PageHead crumbs="Administration" title="Storage administration" />
+      <AdminNav />
 
       <section className="card block" aria-labelledby="store-h">
         <h2 id="store-h">The store</h2>

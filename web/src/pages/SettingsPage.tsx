@@ -1,8 +1,9 @@
 import { useSession } from '../lib/session';
 import { CredentialsPanel } from '../components/CredentialsPanel';
 import { PullTokensPanel } from '../components/PullTokensPanel';
+import { SettingsNav } from '../components/SubNav';
 
-/** Settings → BuildGrid Settings: the user's registry credentials and the account's pull tokens. */
+/** Settings → BuildGrid Settings: the user's registry credentials and the account's pull tokens (Notifications is the other tab). */
 export function SettingsPage({ ns }: { ns: string }) {
   const s = useSession();
   const account = s.accounts.find((a) => a.namespace === ns) ?? null;
@@ -14,6 +15,7 @@ export function SettingsPage({ ns }: { ns: string }) {
           <h1>BuildGrid Settings</h1>
         </div>
       </div>
+      <SettingsNav ns={ns} />
       <CredentialsPanel ns={ns} />
       <PullTokensPanel ns={ns} canManage={s.can(account, 'developer')} />
     </section>
