@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { ADMIN } from '../support/server.ts';
 import { apiCall } from '../support/world.ts';
 import { startReceiver, type Receiver } from '../hooks/receivers.ts';
