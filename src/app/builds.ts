@@ -60,7 +60,7 @@ export async function createBuilds(opts: {
     catalog, deployer, logs, events, git,
     remoteBackend(jobTokens) {
       const fresh = freshLogStores(config, opts.dataDir);
-      return backendFor(jobTokens, { append: async (id, lines) => (await fresh)().append(id, lines), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) });
+      return backendFor(jobTokens, { append: async (id, lines, o) => (await fresh)().append(id, lines, o), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) });
     },
     start(jobTokens) {
       // The scheduler runs even with no in-process workers (buildConcurrency 0): its reaper requeues the builds of

@@ -30,8 +30,8 @@ export function createLocalBackend(opts: {
       if (next && event) await record(next, event);
       return next;
     },
-    async appendLog(b, _workerId, lines) {
-      const stored = await opts.logs.append(b.id, lines);
+    async appendLog(b, _workerId, lines, o) {
+      const stored = await opts.logs.append(b.id, lines, o);
       if (stored.length) events.publish({ kind: 'build.log', accountId: b.accountId, applicationId: b.applicationId, buildId: b.id, payload: { lines: stored } });
     },
     recordEvent: (b, _workerId, kind) => record(b, kind),

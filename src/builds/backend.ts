@@ -27,8 +27,11 @@ export interface BuildBackend {
   heartbeat(build: Build, workerId: string): Promise<{ owned: boolean; cancelRequested: boolean }>;
   /** Applies `patch` (then records `event` about the updated build). Null when the worker no longer owns the build. */
   update(build: Build, patch: BuildPatch, workerId: string, event?: BuildEventKind): Promise<Build | null>;
-  /** Stores log lines (numbered by the store) and fans them out to live followers. */
-  appendLog(build: Build, workerId: string, lines: Array<{ text: string; phase?: string }>): Promise<void>;
+  /**
+   * Stores log lines (numbered by the store) and fans them out to live followers. `batch` names the call so that a
+   * retry of it is stored once (LogStore.append).
+   */
+  appendLog(build: Build, workerId: string, lines: Array<{ text: string; phase?: string }>, opts?: { batch?: string }): Promise<void>;
   /** Records a timeline event about `build` (its current view is the payload). */
   recordEvent(build: Build, workerId: string, kind: BuildEventKind): Promise<void>;
   /** Service, application, account, git source and a job token valid `ttlSeconds`; null when the service is gone. */

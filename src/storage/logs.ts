@@ -5,13 +5,23 @@ import { AppError } from '../core/errors.ts';
 /** One stored log line: `n` counts from 1 per build; `phase` marks lines that open a phase. */
 export interface LogLine { n: number; t: string; text: string; phase?: string }
 
+/** Options of one append: `batch` names it, so that the same batch sent again (a retry) is stored once. */
+export interface AppendOptions { batch?: string }
+
+/** A stored line as the store keeps it: the first line of a named batch carries the batch's name. */
+export type StoredLine = LogLine & { b?: string };
+
 /**
  * Append-only build logs. Lines are numbered in order; once a build's log reaches `maxBytes`, one truncation mark is
  * written and later lines are dropped (counted, so the mark can say how many).
  */
 export interface LogStore {
-  /** Appends lines and resolves to them as stored (empty when the log is already truncated). */
-  append(buildId: string, lines: Array<{ text: string; phase?: string }>): Promise<LogLine[]>;
+  /**
+   * Appends lines and resolves to them as stored (empty when the log is already truncated). With `batch`, a batch
+   * equal to the last one appended to this build's log is not stored again (resolves to []): a writer that retries
+   * after a lost answer (a remote worker) does not duplicate lines, even when the retry reaches another node.
+   */
+  append(buildId: string, lines: Array<{ text: string; phase?: string }>, opts?: AppendOptions): Promise<LogLine[]>;
   /** Lines with n > afterLine, at most `limit`. Unknown builds have no lines. */
   read(buildId: string, afterLine: number, limit: number): Promise<LogLine[]>;
   delete(buildId: string): Promise<void>;
@@ -60,11 +70,27 @@ export function numberLines(totals: LogTotals, lines: Array<{ text: string; phas
 }
 
 /** Parses JSON-lines log text. */
-export function parseLogLines(text: string): LogLine[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogLine);
+export function parseLogLines(text: string): StoredLine[] {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as StoredLine);
 }
 
-interface State extends LogTotals { chain: Promise<unknown> }
+/** The name of the last named batch among `lines` (null when none). */
+export function lastBatchOf(lines: StoredLine[]): string | null {
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.b) return lines[i]!.b!;
+  return null;
+}
+
+/** The lines as readers see them (without the batch names). */
+export function publicLines(lines: StoredLine[]): LogLine[] {
+  return lines.map((l) => (l.b === undefined ? l : (({ b: _b, ...rest }) => rest)(l)));
+}
+
+/** `out` with the first line naming `batch` (when given), as it is written. */
+export function namedBatch(out: LogLine[], batch: string | undefined): StoredLine[] {
+  return batch && out.length ? [{ ...out[0]!, b: batch }, ...out.slice(1)] : out;
+}
+
+interface State extends LogTotals { chain: Promise<unknown>; lastBatch: string | null }
 
 /** A LogStore writing one JSON-lines file per build under `<root>/logs/`. */
 export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: () => Date }): LogStore {
@@ -78,7 +104,7 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
     return join(dir, `${id}.jsonl`);
   };
 
-  async function load(id: string): Promise<LogLine[]> {
+  async function load(id: string): Promise<StoredLine[]> {
     try {
       return parseLogLines(await readFile(fileOf(id), 'utf8'));
     } catch (err) {
@@ -90,7 +116,8 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
   async function stateOf(id: string): Promise<State> {
     let s = states.get(id);
     if (!s) {
-      s = { ...totalsOf(await load(id)), chain: Promise.resolve() };
+      const lines = await load(id);
+      s = { ...totalsOf(lines), chain: Promise.resolve(), lastBatch: lastBatchOf(lines) };
       if (states.size > 1000) states.delete(states.keys().next().value as string);
       states.set(id, s);
     }
@@ -98,15 +125,17 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
   }
 
   return {
-    async append(id, lines) {
+    async append(id, lines, o = {}) {
       const file = fileOf(id);
       const s = await stateOf(id);
       const run = s.chain.then(async () => {
+        if (o.batch && s.lastBatch === o.batch) return [];
         const { out, totals } = numberLines(s, lines, maxBytes, now().toISOString());
         Object.assign(s, totals);
         if (out.length) {
           await mkdir(dir, { recursive: true });
-          await appendFile(file, out.map((l) => `${JSON.stringify(l)}\n`).join(''));
+          await appendFile(file, namedBatch(out, o.batch).map((l) => `${JSON.stringify(l)}\n`).join(''));
+          if (o.batch) s.lastBatch = o.batch;
         }
         return out;
       });
@@ -118,7 +147,7 @@ export function createFsLogStore(opts: { root: string; maxBytes?: number; now?: 
       const s = states.get(id);
       if (s) await s.chain;
       const lines = await load(id);
-      return lines.filter((l) => l.n > afterLine).slice(0, limit);
+      return publicLines(lines.filter((l) => l.n > afterLine).slice(0, limit));
     },
     async delete(id) {
       states.delete(id);

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../core/errors.ts';
-import { checkLogId, numberLines, parseLogLines, totalsOf, type LogLine, type LogStore, type LogTotals } from './logs.ts';
+import { checkLogId, lastBatchOf, namedBatch, numberLines, parseLogLines, publicLines, totalsOf, type LogLine, type LogStore, type LogTotals } from './logs.ts';
 import { describeBucket, type S3Settings } from './s3-client.ts';
 import { s3Keys } from './s3-keys.ts';
 import { deleteObject, getBuffer, listObjects, putObject, type Bucket } from './s3-objects.ts';
@@ -10,7 +10,7 @@ const SEGMENT_BYTES = 256 * 1024;
 
 /** The open segment: its first line number, the log's byte count before it (both fixed in its key), its text. */
 interface Segment { start: number; bytesBefore: number; text: string }
-interface State extends LogTotals { open: Segment; chain: Promise<unknown> }
+interface State extends LogTotals { open: Segment; chain: Promise<unknown>; lastBatch: string | null }
 
 /**
  * Build logs in an S3 bucket, for nodes that share no disk. S3 objects cannot be appended to, so a log is a series
@@ -76,7 +76,7 @@ export function createS3LogStore(opts: {
       const open: Segment = last && Buffer.byteLength(text) < segmentBytes
         ? { start: last.start, bytesBefore: last.bytesBefore, text }
         : { start: totals.count + 1, bytesBefore: totals.bytes, text: '' };
-      s = { ...totals, open, chain: Promise.resolve() };
+      s = { ...totals, open, chain: Promise.resolve(), lastBatch: lastBatchOf(lines) };
       if (states.size > 1000) states.delete(states.keys().next().value as string);
       states.set(id, s);
     }
@@ -84,15 +84,17 @@ export function createS3LogStore(opts: {
   }
 
   return {
-    async append(id, lines) {
+    async append(id, lines, o = {}) {
       prefixOf(id);
       const s = await stateOf(id);
       const run = s.chain.then(async () => {
+        if (o.batch && s.lastBatch === o.batch) return [];
         const { out, totals } = numberLines(s, lines, maxBytes, now().toISOString());
         if (out.length === 0) return out;
-        const text = s.open.text + out.map((l) => `${JSON.stringify(l)}\n`).join('');
+        const text = s.open.text + namedBatch(out, o.batch).map((l) => `${JSON.stringify(l)}\n`).join('');
         await putObject(b, keyOf(id, s.open), Buffer.from(text)); // on failure nothing changes
         Object.assign(s, totals);
+        if (o.batch) s.lastBatch = o.batch;
         s.open = Buffer.byteLength(text) >= segmentBytes
           ? { start: totals.count + 1, bytesBefore: totals.bytes, text: '' }
           : { ...s.open, text };
@@ -113,7 +115,7 @@ export function createS3LogStore(opts: {
       for (let i = 0; i < segs.length; i++) if (segs[i]!.start <= afterLine + 1) first = i;
       const out: LogLine[] = [];
       for (const g of segs.slice(first)) {
-        for (const l of parseLogLines(await readSegment(g.key))) if (l.n > afterLine) out.push(l);
+        for (const l of publicLines(parseLogLines(await readSegment(g.key)))) if (l.n > afterLine) out.push(l);
         if (out.length >= limit) break;
       }
       return out.slice(0, limit);

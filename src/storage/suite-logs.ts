@@ -37,6 +37,22 @@ export function runLogStoreSuite(name: string, make: () => Promise<LogStoreHarne
       assert.deepEqual(await h.open().read('b1', 0, 10), []);
     });
 
+    it('a named batch sent again (a retry after a lost answer, maybe to another node) is stored once', async (h) => {
+      const a = h.open();
+      const first = await a.append('b4', [{ text: 'one' }, { text: 'two' }], { batch: 'batch-aaaa' });
+      assert.deepEqual(first.map((l) => [l.n, l.text]), [[1, 'one'], [2, 'two']]);
+      assert.ok(!('b' in first[0]!), 'readers do not see batch names');
+      assert.deepEqual(await a.append('b4', [{ text: 'one' }, { text: 'two' }], { batch: 'batch-aaaa' }), [], 'same instance');
+      assert.deepEqual(await h.open().append('b4', [{ text: 'one' }, { text: 'two' }], { batch: 'batch-aaaa' }), [], 'another instance (node)');
+      await a.append('b4', [{ text: 'three' }], { batch: 'batch-bbbb' });
+      await a.append('b4', [{ text: 'four' }]); // unnamed appends are never deduplicated
+      await a.append('b4', [{ text: 'four' }]);
+      const lines = await h.open().read('b4', 0, 100);
+      assert.deepEqual(lines.map((l) => [l.n, l.text]), [[1, 'one'], [2, 'two'], [3, 'three'], [4, 'four'], [5, 'four']]);
+      assert.ok(lines.every((l) => !('b' in l)), 'readers do not see batch names');
+      assert.deepEqual(await h.open().append('b4', [{ text: 'three' }], { batch: 'batch-bbbb' }), [], 'the last named batch is remembered across unnamed ones');
+    });
+
     it('a log that reaches its cap gets one truncation mark and drops later output', async (h) => {
       const s = h.open({ maxBytes: 100 });
       await s.append('b2', Array.from({ length: 5 }, (_, i) => ({ text: `line-${i}-${'x'.repeat(10)}` })));

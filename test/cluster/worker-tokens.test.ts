@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeWorld, apiCall, type World } from '../support/world.ts';
+import { buildInput, seed } from '../../src/metadata/suite-fixtures.ts';
 
 // Worker tokens: administrators create and revoke them; a worker token reaches /api/v1/worker/* and nothing else
 // (neither the user API nor the registry); a person's token cannot act as a worker.
@@ -67,4 +68,22 @@ test('a revoked worker token is refused at once', async () => {
   assert.equal((await apiCall(s, w.adminToken, 'DELETE', `/admin/worker-tokens/${r.body.workerToken.id}`)).status, 204);
   assert.equal((await apiCall(s, r.body.token, 'POST', '/worker/claim', { worker: 'h/0' })).status, 401);
   assert.equal((await apiCall(s, w.adminToken, 'DELETE', `/admin/worker-tokens/${r.body.workerToken.id}`)).status, 404);
+});
+
+test('a log append a worker retries (same batch name) is stored once', async () => {
+  const seeded = await seed(s.metadata, 'wlog');
+  const queued = await s.metadata.builds.create(buildInput(seeded));
+  const claim = await apiCall(s, token, 'POST', '/worker/claim', { worker: 'h/1' });
+  assert.equal(claim.status, 200);
+  assert.equal(claim.body.build?.id, queued.id);
+  const append = (lines: string[], batch?: string) =>
+    apiCall(s, token, 'POST', `/worker/builds/${queued.id}/log`, { worker: 'h/1', lines: lines.map((text) => ({ text })), ...(batch ? { batch } : {}) });
+  assert.equal((await append(['compiling', 'linking'], 'b-0001-retry')).status, 200);
+  assert.equal((await append(['compiling', 'linking'], 'b-0001-retry')).status, 200, 'the retry is accepted');
+  assert.equal((await append(['done'], 'b-0002-next')).status, 200);
+  assert.equal((await append(['x'], 'bad name!')).status, 400, 'batch names are checked');
+  const log = await apiCall(s, w.adminToken, 'GET', `/builds/${queued.id}/log`);
+  assert.equal(log.status, 200);
+  assert.deepEqual(log.body.lines.map((l: any) => [l.n, l.text]), [[1, 'compiling'], [2, 'linking'], [3, 'done']]);
+  assert.ok(log.body.lines.every((l: any) => !('b' in l)));
 });

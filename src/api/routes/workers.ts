@@ -61,11 +61,14 @@ export function registerWorkerRoutes(app: TypedApi, api: Pick<ApiDeps, 'metadata
     return { build: next };
   });
   app.post('/worker/builds/:id/log', {
-    schema: { ...hide, params: Id, body: z.object({ worker: Slot, lines: z.array(z.object({ text: z.string().max(100_000), phase: z.string().max(40).optional() })).max(5000) }) },
+    schema: { ...hide, params: Id, body: z.object({
+      worker: Slot, lines: z.array(z.object({ text: z.string().max(100_000), phase: z.string().max(40).optional() })).max(5000),
+      batch: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional().describe('names this append: the same batch sent again is stored once'),
+    }) },
     bodyLimit: 8 * 1024 * 1024,
   }, async (req) => {
     const wid = workerIdOf(requireWorker(req), req.body.worker);
-    await backend.appendLog(await owned(req.params.id, wid), wid, req.body.lines);
+    await backend.appendLog(await owned(req.params.id, wid), wid, req.body.lines, { batch: req.body.batch });
     return { ok: true };
   });
   app.post('/worker/builds/:id/events', { schema: { ...hide, params: Id, body: z.object({ worker: Slot, kind: EventKind }) } }, async (req) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Digest } from '../../core/digest.ts';
 import type { Build } from '../../metadata/types.ts';
 import type { BuildBackend, BuildContext } from '../backend.ts';
@@ -19,8 +20,9 @@ export function createRemoteBackend(client: WorkerClient): BuildBackend {
     async update(b, patch, worker, event) {
       return (await client.call<{ build: Build | null }>(at(b, 'update'), { worker, patch, event })).build;
     },
+    // Retried with the same batch name: if the first attempt was stored but its answer lost, the retry is not.
     async appendLog(b, worker, lines) {
-      await client.call(at(b, 'log'), { worker, lines });
+      await client.call(at(b, 'log'), { worker, lines, batch: randomUUID() });
     },
     async recordEvent(b, worker, kind) {
       await client.call(at(b, 'events'), { worker, kind });
