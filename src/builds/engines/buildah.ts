@@ -38,18 +38,19 @@
 // different manifest for the tag, so layer-cache hits survive while updated base images are picked up.
 
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { access, chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../../core/errors.ts';
 import { isDigest, type Digest } from '../../core/digest.ts';
 import type { BuildEngine, EngineRequest, EngineResult } from '../types.ts';
 import { KeyedLock, removeTree, safeSegment } from './fsutil.ts';
-import { childEnv, isCancelled, runProcess, type ProcessResult, type RunProcessOptions } from './process.ts';
+import { isCancelled, runProcess, type ProcessResult, type RunProcessOptions } from './process.ts';
+import { buildTagFor, explainBuildError, meaningfulError, nsArgs, onPath, writeConfigs, type StorageDriver } from './buildah-support.ts';
+
+export { buildTagFor, explainBuildError, meaningfulError, type StorageDriver };
 import { dockerfileWithLabels } from './labels.ts';
 import { validateRequest } from './request.ts';
 
-export type StorageDriver = 'vfs' | 'overlay';
 
 export interface BuildahEngineOptions {
   /** Directory for caches and per-build files (created if missing). Must be on a local filesystem, not on overlayfs when using overlay. */
@@ -244,17 +245,22 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
     }
   };
 
-  /** Makes sure the cache dir exists and was made with `driver` (wipes it otherwise). */
-  const prepareCache = async (dir: string, driver: StorageDriver): Promise<void> => {
+  /**
+   * Makes sure the cache dir exists and was made with `driver` (wipes it otherwise). Resolves to true when it starts
+   * empty (new, or wiped), so there is nothing to sweep.
+   */
+  const prepareCache = async (dir: string, driver: StorageDriver): Promise<boolean> => {
     const marker = join(dir, 'driver');
     const current = await readFile(marker, 'utf8').catch(() => null);
     if (current !== null && current.trim() !== driver) await removeTree(dir);
+    const empty = !(await stat(join(dir, 'root')).then(() => true, () => false));
     await mkdir(join(dir, 'bic'), { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     if (current?.trim() !== driver) await writeFile(marker, `${driver}\n`);
     const lastUsed = join(dir, 'last-used');
     const now = new Date();
     await utimes(lastUsed, now, now).catch(() => writeFile(lastUsed, ''));
+    return empty;
   };
 
   const buildAndPush = async (req: EngineRequest): Promise<EngineResult> => {
@@ -267,7 +273,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
       async () => {
         if (req.signal.aborted) throw cancelled();
         const driver = await storageDriver();
-        await prepareCache(cache, driver);
+        if (await prepareCache(cache, driver)) cleanCaches.add(cache);
         const build = join(workDir, 'builds', `${safeSegment(req.buildId, 60)}-${randomBytes(4).toString('hex')}`);
         activeBuildDirs.add(build);
         const { registry, repository, tag, insecure } = req.target;
@@ -388,118 +394,4 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
       return removed;
     },
   };
-}
-
-/**
- * Shell run inside `unshare --mount` (arguments are positional, never interpolated): bind private directories over
- * the host paths buildah 1.28 writes or reads regardless of configuration, then exec the command (same pid).
- *   $1 blob-info cache dir → /var/lib/containers/cache (created empty on the host if missing: a bind needs a target)
- *   $2 tmp dir → /var/tmp   $3 empty dir → /etc/containers/registries.conf.d
- */
-const NS_SCRIPT = [
-  'set -e',
-  'bic="$1"; tmp="$2"; regd="$3"; shift 3',
-  '[ -d /var/lib/containers/cache ] || mkdir -p /var/lib/containers/cache',
-  'mount --bind "$bic" /var/lib/containers/cache',
-  'if [ -d /var/tmp ]; then mount --bind "$tmp" /var/tmp; fi',
-  'if [ -d /etc/containers/registries.conf.d ]; then mount --bind "$regd" /etc/containers/registries.conf.d; fi',
-  'exec "$@"',
-].join('\n');
-
-/** `unshare` arguments that run the command following them inside a private mount namespace set up by NS_SCRIPT. */
-function nsArgs(blobInfoCache: string, tmp: string, emptyDir: string): string[] {
-  return ['--mount', '--propagation', 'private', '--', 'sh', '-c', NS_SCRIPT, 'buildgrid-ns', blobInfoCache, tmp, emptyDir];
-}
-
-/** Writes the private configuration of one buildah invocation set under `dir` and returns the environment to use. */
-async function writeConfigs(
-  dir: string,
-  driver: StorageDriver,
-  o: { registry: string | null; insecure: boolean; credentials: { username: string; password: string } | null; search: string[] },
-): Promise<NodeJS.ProcessEnv> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  for (const d of ['tmp', 'home', 'regd', 'net']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
-  const q = (s: string): string => JSON.stringify(s); // TOML basic strings accept JSON string syntax for these values
-  const registries = [
-    `unqualified-search-registries = [${o.search.map(q).join(', ')}]`,
-    'short-name-mode = "enforcing"',
-    ...(o.registry ? ['', '[[registry]]', `location = ${q(o.registry)}`, `insecure = ${o.insecure ? 'true' : 'false'}`] : []),
-    '',
-  ].join('\n');
-  await writeFile(join(dir, 'registries.conf'), registries);
-  await writeFile(
-    join(dir, 'containers.conf'),
-    ['[containers]', '', '[network]', `network_config_dir = ${q(join(dir, 'net'))}`, '', '[engine]', `image_copy_tmp_dir = ${q(join(dir, 'tmp'))}`, ''].join('\n'),
-  );
-  await writeFile(join(dir, 'storage.conf'), ['[storage]', `driver = ${q(driver)}`, ''].join('\n'));
-  await writeFile(join(dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }) + '\n');
-  const auths: Record<string, { auth: string }> = {};
-  if (o.registry && o.credentials) {
-    auths[o.registry] = { auth: Buffer.from(`${o.credentials.username}:${o.credentials.password}`).toString('base64') };
-  }
-  await writeFile(join(dir, 'auth.json'), JSON.stringify({ auths }) + '\n', { mode: 0o600 });
-
-  const drop: Record<string, undefined> = {};
-  for (const k of Object.keys(process.env)) {
-    if (/^(BUILDAH_|STORAGE_|CONTAINERS_|XDG_|DOCKER_|REGISTRY_AUTH_FILE$)/.test(k)) drop[k] = undefined;
-  }
-  return childEnv({
-    ...drop,
-    HOME: join(dir, 'home'),
-    TMPDIR: join(dir, 'tmp'),
-    CONTAINERS_CONF: join(dir, 'containers.conf'),
-    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
-    CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
-    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-    BUILDAH_ISOLATION: 'chroot',
-    LC_ALL: 'C',
-  });
-}
-
-/** A valid tag for the local build image: the build id with anything outside the tag grammar replaced. */
-export function buildTagFor(buildId: string): string {
-  const s = buildId.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[.-]+/, '').slice(0, 100);
-  return s || `b-${randomBytes(6).toString('hex')}`;
-}
-
-/**
- * The line that says why buildah failed: its last "Error: …" line (without the prefix), else the last `level=error`
- * message, else the last non-empty line.
- */
-export function meaningfulError(tail: readonly string[]): string {
-  const lines = tail.map((l) => l.trim()).filter(Boolean);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /^Error:\s*(.*)$/.exec(lines[i]!);
-    if (m) return m[1]!;
-  }
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /level=(?:error|fatal) msg="((?:[^"\\]|\\.)*)"/.exec(lines[i]!);
-    if (m) return m[1]!.replace(/\\"/g, '"');
-  }
-  return lines[lines.length - 1] ?? 'buildah exited without output';
-}
-
-/** Removes buildah internals from an error line and adds what to do for the common cases. */
-export function explainBuildError(msg: string, registry: string): string {
-  let out = msg.replace(/\s*&imagebuilder\.Step\{.*$/, '');
-  const short = /short-name "([^"]+)" did not resolve to an alias and no unqualified-search registries are defined/.exec(out);
-  if (short) {
-    const name = short[1]!.includes('/') ? short[1]! : `library/${short[1]!}`;
-    out = `${out.replace(/ in "[^"]*registries\.conf"/, '')} (use a full image reference, e.g. ${registry}/${name})`;
-  }
-  return out;
-}
-
-async function onPath(cmd: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    if (!dir) continue;
-    try {
-      await access(join(dir, cmd), fsConstants.X_OK);
-      return true;
-    } catch {
-      /* next */
-    }
-  }
-  return false;
 }
