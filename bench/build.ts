@@ -40,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { makeBusyboxImage } from '../test/harness/busybox.ts';
 import { freePort, removeTree, run, runOk, startDaemon, waitFor, type Daemon, type RunResult, type TempDir } from '../test/harness/tools.ts';
 import { makeGitRepo, type TestRepo } from '../test/support/git-repos.ts';
+import { NS_SCRIPT } from '../src/builds/engines/buildah-support.ts'; // the same mount-namespace wrapper BuildGrid uses
 import { log, runBench, runIfMain } from './lib/driver.ts';
 import { api } from './lib/load.ts';
 
@@ -449,17 +450,6 @@ async function bgDeployApi(bg: BuildGridProc, w: World, app: string): Promise<nu
  * configuration BuildGrid writes per build (written once here, outside the timed runs).
  */
 interface HandStore { dir: string; env: NodeJS.ProcessEnv; driver: string }
-
-/** The mount-namespace wrapper BuildGrid uses (buildah.ts NS_SCRIPT): private blob-info cache, /var/tmp, no registries.conf.d. */
-const NS_SCRIPT = [
-  'set -e',
-  'bic="$1"; tmp="$2"; regd="$3"; shift 3',
-  '[ -d /var/lib/containers/cache ] || mkdir -p /var/lib/containers/cache',
-  'mount --bind "$bic" /var/lib/containers/cache',
-  'if [ -d /var/tmp ]; then mount --bind "$tmp" /var/tmp; fi',
-  'if [ -d /etc/containers/registries.conf.d ]; then mount --bind "$regd" /etc/containers/registries.conf.d; fi',
-  'exec "$@"',
-].join('\n');
 
 async function makeHandStore(dir: string, driver: string, registry: string, adminToken: string): Promise<HandStore> {
   for (const d of ['root', 'runroot', 'bic', 'tmp', 'home', 'regd', 'net']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
