@@ -40,8 +40,8 @@ import { fileURLToPath } from 'node:url';
 import { makeBusyboxImage } from '../test/harness/busybox.ts';
 import { freePort, removeTree, run, runOk, startDaemon, waitFor, type Daemon, type RunResult, type TempDir } from '../test/harness/tools.ts';
 import { makeGitRepo, type TestRepo } from '../test/support/git-repos.ts';
-import { NS_SCRIPT } from '../src/builds/engines/buildah-support.ts'; // the same mount-namespace wrapper BuildGrid uses
-import { log, runBench, runIfMain } from './lib/driver.ts';
+import { NS_SCRIPT, writeConfigs, type StorageDriver } from '../src/builds/engines/buildah-support.ts'; // BuildGrid's own wrapper and config
+import { argValue, log, runBench, runIfMain } from './lib/driver.ts';
 import { api } from './lib/load.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,10 +60,7 @@ export interface Options {
 
 export function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
-  const val = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const val = (name: string) => argValue(argv, name);
   const out = val('--out');
   const lanes = val('--lanes');
   const asset = val('--asset-mib');
@@ -452,25 +449,9 @@ async function bgDeployApi(bg: BuildGridProc, w: World, app: string): Promise<nu
 interface HandStore { dir: string; env: NodeJS.ProcessEnv; driver: string }
 
 async function makeHandStore(dir: string, driver: string, registry: string, adminToken: string): Promise<HandStore> {
-  for (const d of ['root', 'runroot', 'bic', 'tmp', 'home', 'regd', 'net']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
-  const q = (s: string): string => JSON.stringify(s);
-  await writeFile(join(dir, 'registries.conf'), ['unqualified-search-registries = []', 'short-name-mode = "enforcing"', '', '[[registry]]', `location = ${q(registry)}`, 'insecure = true', ''].join('\n'));
-  await writeFile(join(dir, 'containers.conf'), ['[containers]', '', '[network]', `network_config_dir = ${q(join(dir, 'net'))}`, '', '[engine]', `image_copy_tmp_dir = ${q(join(dir, 'tmp'))}`, ''].join('\n'));
-  await writeFile(join(dir, 'storage.conf'), ['[storage]', `driver = ${q(driver)}`, ''].join('\n'));
-  await writeFile(join(dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }) + '\n');
-  await writeFile(join(dir, 'auth.json'), JSON.stringify({ auths: { [registry]: { auth: Buffer.from(`admin:${adminToken}`).toString('base64') } } }) + '\n', { mode: 0o600 });
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(BUILDAH_|STORAGE_|CONTAINERS_|XDG_|DOCKER_|REGISTRY_AUTH_FILE$)/.test(k)) env[k] = v;
-  Object.assign(env, {
-    HOME: join(dir, 'home'),
-    TMPDIR: join(dir, 'tmp'),
-    CONTAINERS_CONF: join(dir, 'containers.conf'),
-    CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
-    CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
-    REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
-    BUILDAH_ISOLATION: 'chroot',
-    LC_ALL: 'C',
-  });
+  for (const d of ['root', 'runroot', 'bic']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
+  // The very configuration BuildGrid writes for a build (registries, containers, storage, policy, auth, environment).
+  const env = await writeConfigs(dir, driver as StorageDriver, { registry, insecure: true, credentials: { username: 'admin', password: adminToken }, search: [] });
   return { dir, env, driver };
 }
 

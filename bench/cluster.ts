@@ -33,7 +33,7 @@ import { freePort, run, runOk, startDaemon, which, type Daemon, type TempDir } f
 import { testPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { basicHeader, curlOnce, curlParallel, expect200, fetchToken, wrk } from './lib/load.ts';
 import { best, fmt, FOREIGN_LIMIT, noise, ok, ratio, sample, treeCpuNs, type Measured } from './lib/sampling.ts';
-import { log, runBench, runIfMain } from './lib/driver.ts';
+import { argValue, log, runBench, runIfMain } from './lib/driver.ts';
 import { capCpu } from './lib/cpu-cap.ts';
 import { buildGridCredentials, startBuildGrid, waitUp, type BuildGridProc } from './lib/servers.ts';
 
@@ -60,10 +60,7 @@ export interface Options {
 /** Parses the command line (see the header comment). */
 export function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
-  const val = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const val = (name: string) => argValue(argv, name);
   const out = val('--out');
   const reps = val('--reps');
   const storage = val('--storage') ?? 'both';

@@ -29,7 +29,7 @@ import { makeBusyboxImage, type BusyboxImage } from '../test/harness/busybox.ts'
 import { startReferenceRegistry } from '../test/harness/reference-registry.ts';
 import { run, runOk, which, type TempDir } from '../test/harness/tools.ts';
 import { basicHeader, curlOnce, curlParallel, expect200, fetchToken, skopeoCopy, wrk } from './lib/load.ts';
-import { log, runBench, runIfMain } from './lib/driver.ts';
+import { argValue, log, runBench, runIfMain } from './lib/driver.ts';
 import { summarizeProfile, type CpuProfile } from './lib/profile.ts';
 import { buildGridCredentials, startBareServer, startBuildGrid } from './lib/servers.ts';
 import { best, fmt, FOREIGN_LIMIT, hwmKiB, noise, ok, ratio, resetHwm, sample, type Measured, type Row, type Sample } from './lib/sampling.ts';
@@ -57,10 +57,7 @@ interface Options {
 
 export function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
-  const val = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const val = (name: string) => argValue(argv, name);
   const out = val('--out');
   const reps = val('--reps');
   return {

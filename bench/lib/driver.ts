@@ -9,6 +9,12 @@ import { removeTree, tempDir, which, type TempDir } from '../../test/harness/too
 /** What a benchmark body gets: its temp dir, where to register stop functions, and when the run started (ms). */
 export interface BenchRun { tmp: TempDir; stops: Array<() => Promise<void>>; started: number }
 
+/** The value after `--name` on the command line, or undefined. */
+export function argValue(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
 /** Prints a driver message to stderr (stdout is the result table). */
 export const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
