@@ -51,6 +51,7 @@ export async function createBuilds(opts: {
   const catalog = createCatalog({ metadata, secretKey, allowLocalGit: config.allowLocalGit });
   let scheduler: Scheduler | null = null;
   let unsubscribe: (() => void) | undefined;
+  let recheckTimer: NodeJS.Timeout | undefined;
   const backendFor = (jobTokens: JobTokens, logStore: LogStore) => createLocalBackend({
     metadata, events, logs: logStore, jobTokens, secretKey, registryHost: opts.registryHost, baseNamespaces: config.baseNamespaces,
     describeImage: imageDescriber(metadata, opts.blobs), onFinished: (b) => deployer.buildFinished(b),
@@ -83,9 +84,15 @@ export async function createBuilds(opts: {
       // PostgreSQL: a build queued on any node (or requeued after a lost worker) wakes this node's idle workers now
       // rather than at their next poll.
       unsubscribe = metadata.onBuildQueued?.(() => scheduler?.kick());
-      void deployer.recheck().catch((err: unknown) => log.error({ err }, 'deployment re-check failed'));
+      // A node that dies between a build's final update and concluding its deployment would leave the deployment
+      // running forever: every node re-checks running deployments at start and once per stale interval.
+      const recheck = () => void deployer.recheck().catch((err: unknown) => log.error({ err }, 'deployment re-check failed'));
+      recheck();
+      recheckTimer = setInterval(recheck, config.buildStaleSeconds * 1000);
+      recheckTimer.unref();
     },
     async stop() {
+      clearInterval(recheckTimer);
       unsubscribe?.();
       await scheduler?.stop();
       await events.close();

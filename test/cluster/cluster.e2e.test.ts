@@ -130,8 +130,14 @@ test('two nodes and two workers: deploy on A, follow on B, lose A and a worker, 
   }
   for (const b of final) assert.equal(b.status, 'succeeded', `${b.serviceName}: ${b.error}\n${workers[1]!.output()}`);
   assert.ok(final.some((b: any) => b.attempt === 2), 'the killed worker\'s build was reclaimed and retried');
-  const timeline = await call(portB, admin, 'GET', '/accounts/acme/apps/shop/timeline');
-  const deployment = timeline.find((e: any) => e.kind === 'deployment' && e.id === dep.deployment.id);
+  // The deployment concludes just after its last build's final update (or at a node's next re-check).
+  let deployment: any;
+  for (let i = 0; ; i++) {
+    const timeline = await call(portB, admin, 'GET', '/accounts/acme/apps/shop/timeline');
+    deployment = timeline.find((e: any) => e.kind === 'deployment' && e.id === dep.deployment.id);
+    if (deployment?.status !== 'running' || i >= 40) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
   assert.equal(deployment?.status, 'succeeded');
 
   const events = await sse;
