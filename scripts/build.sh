@@ -3,6 +3,10 @@
 # touched only after a successful compile: it is the freshness mark the launcher compares with src/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# One compile at a time (two benchmarks started at once both find dist/ stale).
+mkdir -p dist
+exec 9>dist/.lock
+flock 9
 started=$(date +%s.%N)
 rm -f dist/.built
 npx tsc -p tsconfig.build.json
