@@ -41,6 +41,16 @@ export function cpuTimes(): { busy: number; total: number } {
  * Kernel threads (children of kthreadd, e.g. ksoftirqd doing loopback network work for us) count as ours too.
  */
 export function ourJiffies(): number {
+  const { tree, kernel } = ourJiffiesParts();
+  return tree + kernel;
+}
+
+/**
+ * The two halves of ourJiffies: `tree` = this driver and its live descendants (reaped children through
+ * cutime/cstime), `kernel` = kernel threads (children of kthreadd: loopback networking, overlayfs and block work done
+ * for us, but also for others).
+ */
+export function ourJiffiesParts(): { tree: number; kernel: number } {
   const kids = new Map<number, number[]>();
   const ticks = new Map<number, number>();
   for (const ent of readdirSyncSafe('/proc')) {
@@ -57,14 +67,17 @@ export function ourJiffies(): number {
     ticks.set(pid, Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])); // fields 14-17
     (kids.get(ppid) ?? kids.set(ppid, []).get(ppid)!).push(pid);
   }
-  let sum = 0;
-  const stack = [process.pid, ...(kids.get(2) ?? [])];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    sum += ticks.get(pid) ?? 0;
-    stack.push(...(kids.get(pid) ?? []));
-  }
-  return sum;
+  const sumFrom = (roots: number[]): number => {
+    let sum = 0;
+    const stack = [...roots];
+    while (stack.length) {
+      const pid = stack.pop()!;
+      sum += ticks.get(pid) ?? 0;
+      stack.push(...(kids.get(pid) ?? []));
+    }
+    return sum;
+  };
+  return { tree: sumFrom([process.pid]), kernel: sumFrom(kids.get(2) ?? []) };
 }
 
 /** readdirSync, [] on error. */

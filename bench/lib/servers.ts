@@ -9,7 +9,10 @@ import { freePort, run, startDaemon, waitFor, which, type Daemon } from '../../t
 import { api } from './load.ts';
 import { compiledIsFresh } from '../../bin/fresh.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout's root, and the launcher every benchmark runs BuildGrid (server and CLI) through. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** bin/buildgrid.mjs: runs dist/ while it is current (see ensureCompiled). */
+export const BIN = join(ROOT, 'bin/buildgrid.mjs');
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
 /** The first-start administrator of every benchmarked BuildGrid. */
@@ -53,11 +56,13 @@ export async function startBuildGrid(dir: string, dataDir: string, opts: { extra
     const url = `http://127.0.0.1:${port}`;
     const daemon = await startDaemon(
       process.execPath,
-      [...extraNodeArgs, join(ROOT, 'bin/buildgrid.mjs'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--public-url', opts.publicUrl ?? url],
+      [...extraNodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--public-url', opts.publicUrl ?? url],
       {
         cwd: ROOT,
         logFile: join(dir, opts.logName ?? 'buildgrid.log'),
         env: {
+          // Nothing from the caller's own BuildGrid configuration (a database URL, an S3 bucket …) leaks in.
+          ...Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('BUILDGRID_')).map((k) => [k, undefined])),
           BUILDGRID_ADMIN_EMAIL: ADMIN.email,
           BUILDGRID_ADMIN_PASSWORD: ADMIN.password,
           BUILDGRID_LOG_LEVEL: 'warn',
