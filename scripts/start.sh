@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
-exec node bin/buildgrid.mjs serve "$@"
+exec bin/buildgrid.mjs serve "$@" # directly: its #! line carries the memory settings

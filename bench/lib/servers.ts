@@ -54,9 +54,11 @@ export async function startBuildGrid(dir: string, dataDir: string, opts: { extra
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    // BIN itself, as installations run it (its #! line carries BuildGrid's memory settings); extra node flags go
+    // through NODE_OPTIONS.
     const daemon = await startDaemon(
-      process.execPath,
-      [...extraNodeArgs, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--public-url', opts.publicUrl ?? url],
+      BIN,
+      ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--public-url', opts.publicUrl ?? url],
       {
         cwd: ROOT,
         logFile: join(dir, opts.logName ?? 'buildgrid.log'),
@@ -66,6 +68,7 @@ export async function startBuildGrid(dir: string, dataDir: string, opts: { extra
           BUILDGRID_ADMIN_EMAIL: ADMIN.email,
           BUILDGRID_ADMIN_PASSWORD: ADMIN.password,
           BUILDGRID_LOG_LEVEL: 'warn',
+          ...(extraNodeArgs.length ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, ...extraNodeArgs].filter(Boolean).join(' ') } : {}),
           ...opts.env,
         },
       },
