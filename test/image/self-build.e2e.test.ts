@@ -1,0 +1,227 @@
+// BuildGrid's own image, built by BuildGrid from its own source, then run with the Docker Engine:
+//   1. a stand-in for node:20-bookworm-slim (Debian 12 minbase from Debian's mirror + this host's Node.js, see
+//      node-base.ts) is imported into a test BuildGrid as library/node:20-bookworm-slim;
+//   2. the working tree as it is now (tracked files, uncommitted edits included) becomes a git repository, an
+//      application's service builds its Dockerfile with BASE=<this BuildGrid>/library/node:20-bookworm-slim (the
+//      in-process builder, buildah);
+//   3. a private dockerd pulls the image with `docker login` / `docker pull` and runs it: `--version`, then `serve`
+//      answering /readyz, /v2/ (a challenge), a sign-in (SQLite works) and / (the dashboard).
+// Without Debian's mirror or the npm registry only 1–3 are skipped; without dockerd only 3; each with a loud banner.
+// Takes ≈ 6–7 min on two cores (the timings are printed at the end); the Debian tarball is cached in the temp dir.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { cp, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, test, type TestContext } from 'node:test';
+import { waitBuild } from '../builds/support.ts';
+import { loudSkip, output } from '../clients/support.ts';
+import { tryStartDockerd, type Dockerd } from '../harness/dockerd.ts';
+import { freePort, removeTree, tempDir, waitFor, type TempDir } from '../harness/tools.ts';
+import { ADMIN, startTestServer, type TestServer } from '../support/server.ts';
+import { apiCall, makeWorld, type World } from '../support/world.ts';
+import { baseImageProblem, makeNodeBaseImage } from './node-base.ts';
+import { buildLogTail, importImage, readImage, ROOT, snapshotWorkingTree, type ImageParts } from './support.ts';
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const CACHE_DIR = join(tmpdir(), 'buildgrid-test-cache');
+const BASE_REPO = 'library/node';
+const BASE_TAG = '20-bookworm-slim';
+const MINUTE = 60_000;
+
+let tmp: TempDir;
+let s: TestServer;
+let w: World;
+let dockerd: Dockerd | undefined;
+/** Why a part could not run here (set once, reported loudly once). */
+const skipped: { build?: string; docker?: string } = {};
+let built: { image: string; commit: string; parts: ImageParts } | undefined;
+const timings: Array<[string, number]> = [];
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push([what, (Date.now() - started) / 1000]);
+  }
+}
+
+before(async () => {
+  tmp = await tempDir('bgimg-');
+  s = await startTestServer({ allowLocalGit: true, buildConcurrency: 1, buildTimeoutMinutes: 20 });
+  w = await makeWorld(s);
+  const lib = await apiCall(s, w.adminToken, 'POST', '/accounts', { name: 'library' });
+  assert.equal(lib.status, 201, JSON.stringify(lib.body));
+});
+
+after(async () => {
+  await dockerd?.stop();
+  await s?.stop();
+  await removeTree(tmp.path);
+  if (timings.length) {
+    const size = built ? `; image ${(built.parts.compressedBytes / 2 ** 20).toFixed(0)} MiB compressed (${built.parts.manifest.layers.length} layers)` : '';
+    console.log(`self-build timings: ${timings.map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}${size}`);
+  }
+});
+
+function needBuild(t: TestContext): boolean {
+  if (built) return true;
+  t.skip(skipped.build ? `no image: ${skipped.build.split('\n')[0]}` : 'no image (the build test failed)');
+  return false;
+}
+
+test('without src/ the launcher runs dist/ (what the image relies on: it ships no sources)', async () => {
+  const dir = join(tmp.path, 'launcher');
+  await cp(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+  await mkdir(join(dir, 'dist'));
+  await writeFile(join(dir, 'dist', '.built'), '');
+  const { compiledIsFresh } = (await import(pathToFileURL(join(dir, 'bin', 'fresh.mjs')).href)) as { compiledIsFresh(): boolean };
+  assert.equal(compiledIsFresh(), true, 'dist/.built and no src/: dist is current');
+  await mkdir(join(dir, 'src'));
+  const later = new Date(Date.now() + 60_000);
+  await writeFile(join(dir, 'src', 'x.ts'), '');
+  await utimes(join(dir, 'src', 'x.ts'), later, later);
+  assert.equal(compiledIsFresh(), false, 'a newer source makes dist stale (a checkout runs its sources)');
+});
+
+test(`a Debian 12 + Node.js ${process.versions.node} base image is imported as ${BASE_REPO}:${BASE_TAG}`, { timeout: 15 * MINUTE }, async (t) => {
+  const problem = await baseImageProblem();
+  if (problem) {
+    skipped.build = problem;
+    loudSkip('self-build.e2e.test.ts — building BuildGrid\'s own image and running it (base image, build, docker run)', problem);
+    t.skip(problem);
+    return;
+  }
+  await timed('base image', async () => {
+    const img = await makeNodeBaseImage(join(tmp.path, 'base'), CACHE_DIR);
+    t.diagnostic(`Debian rootfs ${img.cachedRootfs ? 'from the cache' : 'made with mmdebstrap'}; ${(img.bytes / 2 ** 20).toFixed(0)} MiB uncompressed`);
+    await importImage(s, w.adminToken, img.dir, BASE_REPO, BASE_TAG);
+  });
+  const base = await readImage(s, { username: 'admin', password: w.adminToken }, BASE_REPO, BASE_TAG);
+  assert.equal(base.manifest.layers.length, 2);
+  assert.deepEqual(base.config.config.Cmd, ['node']);
+});
+
+test('BuildGrid builds its own Dockerfile from a snapshot of the working tree', { timeout: 25 * MINUTE }, async (t) => {
+  if (skipped.build) return t.skip(skipped.build.split('\n')[0]);
+  const token = w.acmeOwner.token;
+  const { repo, files } = await snapshotWorkingTree(join(tmp.path, 'buildgrid'));
+  t.diagnostic(`snapshot: ${files} files at ${repo.head()}`);
+  assert.equal((await repo.git('ls-files')).trim().split('\n').length, files, 'every file of the working tree is committed');
+  const app = await apiCall(s, token, 'POST', '/accounts/acme/apps', { name: 'Platform' });
+  assert.equal(app.status, 201, JSON.stringify(app.body));
+  const svc = await apiCall(s, token, 'POST', '/accounts/acme/apps/platform/services', {
+    name: 'buildgrid', gitUrl: repo.url, branch: 'main', buildArgs: { BASE: `${s.host}/${BASE_REPO}:${BASE_TAG}` },
+  });
+  assert.equal(svc.status, 201, JSON.stringify(svc.body));
+  const b = await timed('build', async () => {
+    const d = await apiCall(s, token, 'POST', '/accounts/acme/apps/platform/deploy', {});
+    assert.equal(d.status, 202, JSON.stringify(d.body));
+    return waitBuild(s, token, d.body.builds[0].id, 22 * MINUTE);
+  });
+  if (b.status !== 'succeeded') assert.fail(`build ${b.status}: ${b.error}\n--- build log (end) ---\n${await buildLogTail(s, token, b.id)}`);
+  for (const p of b.phases as Array<{ name: string; startedAt: string; endedAt: string }>) {
+    t.diagnostic(`  ${p.name}: ${((Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000).toFixed(1)} s`);
+  }
+  assert.equal(b.commit, repo.head());
+  assert.equal(b.image, `${s.host}/${svc.body.repository}:${b.commit}`);
+  const parts = await readImage(s, w.acmeViewer.registry, svc.body.repository, b.commit);
+  built = { image: b.image, commit: b.commit, parts };
+});
+
+test('the image: node runs the CLI, serve by default on 0.0.0.0:5000, data in /data, labelled by BuildGrid', (t) => {
+  if (!needBuild(t)) return;
+  const { config } = built!.parts.config;
+  assert.deepEqual(config.Entrypoint, ['node', '/opt/buildgrid/bin/buildgrid.mjs']);
+  assert.deepEqual(config.Cmd, ['serve']);
+  assert.deepEqual(Object.keys(config.ExposedPorts ?? {}), ['5000/tcp']);
+  assert.deepEqual(Object.keys(config.Volumes ?? {}), ['/data']);
+  assert.ok(config.Env.includes('BUILDGRID_DATA_DIR=/data'), config.Env.join(' '));
+  assert.ok(config.Env.includes('BUILDGRID_HOST=0.0.0.0'), config.Env.join(' '));
+  assert.equal(config.Labels['org.opencontainers.image.revision'], built!.commit);
+  t.diagnostic(`${(built!.parts.compressedBytes / 2 ** 20).toFixed(1)} MiB compressed in ${built!.parts.manifest.layers.length} layers`);
+});
+
+/** The running engine, started on first use, or undefined after a loud skip. */
+async function engine(t: TestContext): Promise<Dockerd | undefined> {
+  if (!needBuild(t)) return undefined;
+  if (!dockerd && !skipped.docker) {
+    const started = await tryStartDockerd();
+    if (started.ok) dockerd = started.dockerd;
+    else {
+      skipped.docker = started.reason;
+      loudSkip('self-build.e2e.test.ts — running BuildGrid\'s own image with the Docker Engine', started.reason);
+    }
+  }
+  if (!dockerd) t.skip(`dockerd could not start: ${skipped.docker?.split('\n')[0]}`);
+  return dockerd;
+}
+
+test('docker login + pull with BuildGrid credentials; `docker run IMAGE --version` prints the package version', { timeout: 10 * MINUTE }, async (t) => {
+  const d = await engine(t);
+  if (!d) return;
+  const v = w.acmeViewer.registry;
+  const login = await d.run(['login', s.host, '-u', v.username, '--password-stdin'], { input: `${v.password}\n` });
+  assert.equal(login.code, 0, output(login));
+  const pull = await timed('docker pull', () => d.run(['pull', built!.image], { timeoutMs: 8 * MINUTE }));
+  assert.equal(pull.code, 0, output(pull));
+  const size = await d.run(['image', 'inspect', '--format', '{{.Size}}', built!.image]);
+  t.diagnostic(`${(Number(size.stdout.trim()) / 2 ** 20).toFixed(0)} MiB unpacked`);
+  const version = await timed('docker run --version', () => d.run(['run', '--rm', '--network', 'host', built!.image, '--version']));
+  assert.equal(version.code, 0, output(version));
+  assert.equal(version.stdout.trim(), VERSION);
+});
+
+test('the image holds what a worker runs (git, buildah, unshare, ssh-keygen…) and no src/', { timeout: 5 * MINUTE }, async (t) => {
+  const d = await engine(t);
+  if (!d) return;
+  const tools = ['git', 'buildah', 'unshare', 'mount', 'ssh-keygen', 'newuidmap', 'fuse-overlayfs'];
+  const script = `ls /opt/buildgrid; for b in ${tools.join(' ')}; do command -v "$b" >/dev/null || echo "missing: $b"; done; buildah --version`;
+  const r = await d.run(['run', '--rm', '--network', 'host', '--entrypoint', 'sh', built!.image, '-c', script]);
+  assert.equal(r.code, 0, output(r));
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 5), ['bin', 'dist', 'node_modules', 'package.json', 'web'], output(r));
+  assert.deepEqual(lines.filter((l) => l.startsWith('missing:')), []);
+  assert.match(lines.at(-1)!, /^buildah version /);
+});
+
+test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign-in, and the dashboard at /', { timeout: 5 * MINUTE }, async (t) => {
+  const d = await engine(t);
+  if (!d) return;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  const r = await d.run(['run', '-d', '--network', 'host', '-e', `BUILDGRID_PORT=${port}`, '-e', `BUILDGRID_ADMIN_EMAIL=${ADMIN.email}`,
+    '-e', `BUILDGRID_ADMIN_PASSWORD=${ADMIN.password}`, built!.image]);
+  assert.equal(r.code, 0, output(r));
+  const id = r.stdout.trim();
+  try {
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, {
+      timeoutMs: 3 * MINUTE, intervalMs: 250, what: '/readyz of the container',
+      describe: async () => output(await d.run(['logs', '--tail', '60', id])),
+    });
+    timings.push(['docker run serve → ready', (Date.now() - started) / 1000]);
+    const v2 = await fetch(`${url}/v2/`);
+    assert.equal(v2.status, 401);
+    assert.match(v2.headers.get('www-authenticate') ?? '', new RegExp(`^Bearer realm="http://localhost:${port}/v2/token",service="[^"]+"`));
+    const signIn = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+    });
+    assert.equal(signIn.status, 200, await signIn.clone().text());
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const html = await page.text();
+    const title = /<title>[^<]*<\/title>/.exec(readFileSync(join(ROOT, 'web', 'index.html'), 'utf8'))?.[0];
+    assert.ok(title && html.includes(title), `the dashboard's index.html (${title}) is served:\n${html.slice(0, 400)}`);
+    const script = /<script[^>]+src="([^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'index.html loads the built bundle');
+    assert.equal((await fetch(`${url}${script}`)).status, 200, `${script} is served`);
+  } finally {
+    const rm = await d.run(['rm', '-f', '-v', id]);
+    assert.equal(rm.code, 0, output(rm));
+  }
+});
