@@ -44,5 +44,6 @@ VOLUME /data
 # Relative paths (a worker's default --work-dir ./worker) land in the volume too.
 WORKDIR /data
 EXPOSE 5000
-ENTRYPOINT ["node", "/opt/buildgrid/bin/buildgrid.mjs"]
+# The launcher itself, not `node bin/buildgrid.mjs`: its #! line starts node with BuildGrid's memory settings.
+ENTRYPOINT ["/opt/buildgrid/bin/buildgrid.mjs"]
 CMD ["serve"]

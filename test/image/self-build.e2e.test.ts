@@ -5,9 +5,12 @@
 //      application's service builds its Dockerfile with BASE=<this BuildGrid>/library/node:20-bookworm-slim (the
 //      in-process builder, buildah);
 //   3. a private dockerd pulls the image with `docker login` / `docker pull` and runs it: `--version`, then `serve`
-//      answering /readyz, /v2/ (a challenge), a sign-in (SQLite works) and / (the dashboard).
-// Without Debian's mirror or the npm registry only 1–3 are skipped; without dockerd only 3; each with a loud banner.
-// Takes ≈ 6–7 min on two cores (the timings are printed at the end); the Debian tarball is cached in the temp dir.
+//      answering /readyz, /v2/ (a challenge), a sign-in (SQLite works) and / (the dashboard);
+//   4. with a worker's capabilities, the container builds a small image itself — git and buildah inside it — pushes
+//      it to its own registry, and docker runs that.
+// Without Debian's mirror or the npm registry 1–4 are skipped; without dockerd 3–4; each with a loud banner.
+// Takes ≈ 7 min on two cores, ≈ 1.5 min more when the Debian tarball is not cached yet (in the temp dir); the timings
+// are printed at the end.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -16,14 +19,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
-import { waitBuild } from '../builds/support.ts';
 import { loudSkip, output } from '../clients/support.ts';
+import { makeBusyboxImage } from '../harness/busybox.ts';
 import { tryStartDockerd, type Dockerd } from '../harness/dockerd.ts';
 import { freePort, removeTree, tempDir, waitFor, type TempDir } from '../harness/tools.ts';
+import { makeGitRepo } from '../support/git-repos.ts';
 import { ADMIN, startTestServer, type TestServer } from '../support/server.ts';
 import { apiCall, makeWorld, type World } from '../support/world.ts';
 import { baseImageProblem, makeNodeBaseImage } from './node-base.ts';
-import { buildLogTail, importImage, readImage, ROOT, snapshotWorkingTree, type ImageParts } from './support.ts';
+import { buildOneService, importImage, readImage, remoteServer, ROOT, snapshotWorkingTree, type ImageParts } from './support.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const CACHE_DIR = join(tmpdir(), 'buildgrid-test-cache');
@@ -98,7 +102,7 @@ test(`a Debian 12 + Node.js ${process.versions.node} base image is imported as $
   await timed('base image', async () => {
     const img = await makeNodeBaseImage(join(tmp.path, 'base'), CACHE_DIR);
     t.diagnostic(`Debian rootfs ${img.cachedRootfs ? 'from the cache' : 'made with mmdebstrap'}; ${(img.bytes / 2 ** 20).toFixed(0)} MiB uncompressed`);
-    await importImage(s, w.adminToken, img.dir, BASE_REPO, BASE_TAG);
+    await importImage(s.url, w.adminToken, img.dir, BASE_REPO, BASE_TAG);
   });
   const base = await readImage(s, { username: 'admin', password: w.adminToken }, BASE_REPO, BASE_TAG);
   assert.equal(base.manifest.layers.length, 2);
@@ -111,31 +115,23 @@ test('BuildGrid builds its own Dockerfile from a snapshot of the working tree', 
   const { repo, files } = await snapshotWorkingTree(join(tmp.path, 'buildgrid'));
   t.diagnostic(`snapshot: ${files} files at ${repo.head()}`);
   assert.equal((await repo.git('ls-files')).trim().split('\n').length, files, 'every file of the working tree is committed');
-  const app = await apiCall(s, token, 'POST', '/accounts/acme/apps', { name: 'Platform' });
-  assert.equal(app.status, 201, JSON.stringify(app.body));
-  const svc = await apiCall(s, token, 'POST', '/accounts/acme/apps/platform/services', {
-    name: 'buildgrid', gitUrl: repo.url, branch: 'main', buildArgs: { BASE: `${s.host}/${BASE_REPO}:${BASE_TAG}` },
-  });
-  assert.equal(svc.status, 201, JSON.stringify(svc.body));
-  const b = await timed('build', async () => {
-    const d = await apiCall(s, token, 'POST', '/accounts/acme/apps/platform/deploy', {});
-    assert.equal(d.status, 202, JSON.stringify(d.body));
-    return waitBuild(s, token, d.body.builds[0].id, 22 * MINUTE);
-  });
-  if (b.status !== 'succeeded') assert.fail(`build ${b.status}: ${b.error}\n--- build log (end) ---\n${await buildLogTail(s, token, b.id)}`);
+  const { build: b, service } = await timed('build', () => buildOneService(s, token, {
+    account: 'acme', app: 'Platform', timeoutMs: 22 * MINUTE,
+    service: { name: 'buildgrid', gitUrl: repo.url, branch: 'main', buildArgs: { BASE: `${s.host}/${BASE_REPO}:${BASE_TAG}` } },
+  }));
   for (const p of b.phases as Array<{ name: string; startedAt: string; endedAt: string }>) {
     t.diagnostic(`  ${p.name}: ${((Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000).toFixed(1)} s`);
   }
   assert.equal(b.commit, repo.head());
-  assert.equal(b.image, `${s.host}/${svc.body.repository}:${b.commit}`);
-  const parts = await readImage(s, w.acmeViewer.registry, svc.body.repository, b.commit);
+  assert.equal(b.image, `${s.host}/${service.repository}:${b.commit}`);
+  const parts = await readImage(s, w.acmeViewer.registry, service.repository, b.commit);
   built = { image: b.image, commit: b.commit, parts };
 });
 
-test('the image: node runs the CLI, serve by default on 0.0.0.0:5000, data in /data, labelled by BuildGrid', (t) => {
+test('the image: the launcher runs the CLI, serve by default on 0.0.0.0:5000, data in /data, labelled by BuildGrid', (t) => {
   if (!needBuild(t)) return;
   const { config } = built!.parts.config;
-  assert.deepEqual(config.Entrypoint, ['node', '/opt/buildgrid/bin/buildgrid.mjs']);
+  assert.deepEqual(config.Entrypoint, ['/opt/buildgrid/bin/buildgrid.mjs']);
   assert.deepEqual(config.Cmd, ['serve']);
   assert.deepEqual(Object.keys(config.ExposedPorts ?? {}), ['5000/tcp']);
   assert.deepEqual(Object.keys(config.Volumes ?? {}), ['/data']);
@@ -188,29 +184,51 @@ test('the image holds what a worker runs (git, buildah, unshare, ssh-keygen…) 
   assert.match(lines.at(-1)!, /^buildah version /);
 });
 
-test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign-in, and the dashboard at /', { timeout: 5 * MINUTE }, async (t) => {
-  const d = await engine(t);
-  if (!d) return;
+/**
+ * Runs the built image detached on the host network with `serve` on a free port (the first administrator is ADMIN),
+ * waits for /readyz, runs `fn` with its URLs, then removes the container and its volume. `dockerArgs` go before the
+ * image name.
+ */
+async function withServeContainer(
+  d: Dockerd, what: string, dockerArgs: string[],
+  fn: (c: { id: string; url: string; port: number; server: TestServer }) => Promise<void>,
+): Promise<void> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
   const r = await d.run(['run', '-d', '--network', 'host', '-e', `BUILDGRID_PORT=${port}`, '-e', `BUILDGRID_ADMIN_EMAIL=${ADMIN.email}`,
-    '-e', `BUILDGRID_ADMIN_PASSWORD=${ADMIN.password}`, built!.image]);
+    '-e', `BUILDGRID_ADMIN_PASSWORD=${ADMIN.password}`, ...dockerArgs, built!.image]);
   assert.equal(r.code, 0, output(r));
   const id = r.stdout.trim();
   try {
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, {
-      timeoutMs: 3 * MINUTE, intervalMs: 250, what: '/readyz of the container',
+      timeoutMs: 3 * MINUTE, intervalMs: 250, what: `/readyz of the container (${what})`,
       describe: async () => output(await d.run(['logs', '--tail', '60', id])),
     });
-    timings.push(['docker run serve → ready', (Date.now() - started) / 1000]);
+    timings.push([`${what} → ready`, (Date.now() - started) / 1000]);
+    await fn({ id, url, port, server: remoteServer(url) });
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n--- container log (end) ---\n${output(await d.run(['logs', '--tail', '40', id]))}`;
+    throw e;
+  } finally {
+    const rm = await d.run(['rm', '-f', '-v', id]);
+    assert.equal(rm.code, 0, output(rm));
+  }
+}
+
+test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign-in, and the dashboard at /', { timeout: 5 * MINUTE }, async (t) => {
+  const d = await engine(t);
+  if (!d) return;
+  await withServeContainer(d, 'docker run serve', [], async ({ id, url, port, server }) => {
+    // PID 1 is node as the launcher's #! line starts it (BuildGrid's memory settings), not a bare `node`.
+    const proc = await d.run(['exec', id, 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline; echo; tr "\\0" "\\n" < /proc/1/environ | grep ^MALLOC_']);
+    assert.equal(proc.code, 0, output(proc));
+    assert.deepEqual(proc.stdout.trim().split('\n').map((l) => l.trim()), ['node --max-semi-space-size=2 /opt/buildgrid/bin/buildgrid.mjs serve', 'MALLOC_MMAP_THRESHOLD_=131072']);
     const v2 = await fetch(`${url}/v2/`);
     assert.equal(v2.status, 401);
     assert.match(v2.headers.get('www-authenticate') ?? '', new RegExp(`^Bearer realm="http://localhost:${port}/v2/token",service="[^"]+"`));
-    const signIn = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
-    });
-    assert.equal(signIn.status, 200, await signIn.clone().text());
+    const signIn = await apiCall(server, null, 'POST', '/auth/login', ADMIN);
+    assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
@@ -220,8 +238,33 @@ test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign
     const script = /<script[^>]+src="([^"]+\.js)"/.exec(html)?.[1];
     assert.ok(script, 'index.html loads the built bundle');
     assert.equal((await fetch(`${url}${script}`)).status, 200, `${script} is served`);
-  } finally {
-    const rm = await d.run(['rm', '-f', '-v', id]);
-    assert.equal(rm.code, 0, output(rm));
-  }
+  });
+});
+
+// Workers need mounts and namespaces: docs/kubernetes.md gives `privileged` or a list of capabilities. The list is
+// what runs here — the tighter of the two, and `--privileged` cannot start on this machine, whose own capability set
+// lacks CAP_SYS_RESOURCE ("unable to apply caps").
+const WORKER_PRIVILEGES = ['--cap-add', 'SYS_ADMIN', '--cap-add', 'SETUID', '--cap-add', 'SETGID', '--cap-add', 'MKNOD',
+  '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined'];
+
+test('with a worker\'s capabilities the image builds images itself (git, buildah inside), pushes to its own registry; that runs', { timeout: 8 * MINUTE }, async (t) => {
+  const d = await engine(t);
+  if (!d) return;
+  const busybox = await makeBusyboxImage(join(tmp.path, 'busybox'));
+  const repo = await makeGitRepo(join(tmp.path, 'hello'), {}); // the Dockerfile names the container's port: written below
+  await withServeContainer(d, 'docker run (worker capabilities) serve', [...WORKER_PRIVILEGES, '-v', `${repo.path}:${repo.path}:ro`, '-e', 'BUILDGRID_ALLOW_LOCAL_GIT=true'], async ({ port, server }) => {
+    const registry = `localhost:${port}`; // the container's publicUrl: where its builds push and pull
+    await repo.commit({ Dockerfile: `FROM ${registry}/library/busybox:1\nRUN echo built inside the BuildGrid image > /inside.txt\nCMD ["cat", "/inside.txt"]\n` }, 'hello');
+    const token = (await apiCall(server, null, 'POST', '/auth/login', ADMIN)).body.token as string;
+    for (const name of ['library', 'acme']) assert.equal((await apiCall(server, token, 'POST', '/accounts', { name })).status, 201);
+    await importImage(server.url, token, busybox.layoutDir, 'library/busybox', '1');
+    const { build: b } = await timed('build inside the container', () => buildOneService(server, token, {
+      account: 'acme', app: 'Hello', timeoutMs: 5 * MINUTE, service: { name: 'web', gitUrl: repo.url, branch: 'main' },
+    }));
+    const login = await d.run(['login', registry, '-u', 'admin', '--password-stdin'], { input: `${token}\n` });
+    assert.equal(login.code, 0, output(login));
+    const hello = await d.run(['run', '--rm', '--network', 'host', b.image]);
+    assert.equal(hello.code, 0, output(hello));
+    assert.equal(hello.stdout.trim(), 'built inside the BuildGrid image');
+  });
 });

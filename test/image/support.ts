@@ -1,14 +1,18 @@
 // Helpers of the self-build test: a git repository holding the working tree as it is now, the import of a base image
-// into a test BuildGrid, and reading an image's manifest and config through the registry.
+// into a BuildGrid, one application built from one service, and reading an image's manifest and config through the
+// registry.
 
+import assert from 'node:assert/strict';
 import { chmod, copyFile, lstat, mkdir, readlink, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RegistryClient } from '../../src/oci/client.ts';
 import { readImageSource } from '../../src/oci/layout.ts';
+import { waitBuild } from '../builds/support.ts';
 import { runOk } from '../harness/tools.ts';
 import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
 import type { TestServer } from '../support/server.ts';
-import { adminClient, basic } from '../support/world.ts';
+import { apiCall, basic } from '../support/world.ts';
 
 /** The repository's root (where the Dockerfile is). */
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -41,18 +45,27 @@ export async function snapshotWorkingTree(dir: string): Promise<{ repo: TestRepo
 }
 
 /**
- * Imports the image at `source` (anything readImageSource takes) into `repository:tag` as the administrator, through
- * the registry protocol. Rejects on the first refused blob or manifest.
+ * Imports the image at `source` (anything readImageSource takes) into `repository:tag` of the BuildGrid at `baseUrl`
+ * as an administrator (API token as password), through the registry protocol. Rejects on the first refused blob or
+ * manifest.
  */
-export async function importImage(s: TestServer, adminToken: string, source: string, repository: string, tag: string): Promise<void> {
+export async function importImage(baseUrl: string, adminToken: string, source: string, repository: string, tag: string): Promise<void> {
   const src = await readImageSource(source);
   try {
-    const c = adminClient(s, adminToken);
+    const c = new RegistryClient({ baseUrl, username: 'admin', password: adminToken });
     for (const b of src.blobs) await c.uploadBlob(repository, b.digest, b.size, b.open);
     for (const m of src.manifests) await c.putManifest(repository, m.digest === src.topDigest ? tag : m.digest, m.mediaType, m.bytes);
   } finally {
     await src.close?.();
   }
+}
+
+/**
+ * A BuildGrid outside this process (in a container) as the test helpers' TestServer: apiCall and waitBuild use only
+ * its `url`; anything else (stop, host, dataDir…) is absent.
+ */
+export function remoteServer(url: string): TestServer {
+  return { url } as TestServer;
 }
 
 /** What an image is made of, as the registry serves it. */
@@ -82,4 +95,24 @@ export async function readImage(s: TestServer, creds: { username: string; passwo
 export async function buildLogTail(s: TestServer, token: string, buildId: string, lines = 150): Promise<string> {
   const r = await fetch(`${s.url}/api/v1/builds/${buildId}/log.txt`, { headers: { authorization: `Bearer ${token}` } });
   return (await r.text()).trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Creates application `app` in `account` with one service (`service`: the API's service body), deploys it and waits
+ * up to `timeoutMs` for the build. Resolves to the succeeded build's view and the service's; fails the test with the
+ * end of the build log otherwise (and on any refused call).
+ */
+export async function buildOneService(
+  server: TestServer, token: string, o: { account: string; app: string; service: Record<string, unknown>; timeoutMs: number },
+): Promise<{ build: any; service: any }> {
+  const app = await apiCall(server, token, 'POST', `/accounts/${o.account}/apps`, { name: o.app });
+  assert.equal(app.status, 201, JSON.stringify(app.body));
+  const appPath = `/accounts/${o.account}/apps/${app.body.slug}`;
+  const svc = await apiCall(server, token, 'POST', `${appPath}/services`, o.service);
+  assert.equal(svc.status, 201, JSON.stringify(svc.body));
+  const dep = await apiCall(server, token, 'POST', `${appPath}/deploy`, {});
+  assert.equal(dep.status, 202, JSON.stringify(dep.body));
+  const b = await waitBuild(server, token, dep.body.builds[0].id, o.timeoutMs);
+  if (b.status !== 'succeeded') assert.fail(`build ${b.status}: ${b.error}\n--- build log (end) ---\n${await buildLogTail(server, token, b.id)}`);
+  return { build: b, service: svc.body };
 }
