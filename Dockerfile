@@ -27,9 +27,10 @@ RUN npm run web:build \
 # ---- runtime ------------------------------------------------------------------------------------------------------------
 FROM ${BASE}
 # What builds need: git (openssh-client for ssh:// deploy keys and ssh-keygen), buildah with fuse-overlayfs and uidmap;
-# util-linux's unshare and mount (Debian's essential set) give buildah its private mount namespace.
+# util-linux's unshare and mount (Debian's essential set) give buildah its private mount namespace. tini is PID 1:
+# it reaps the orphans a long-running worker's builds leave behind (node would not) and passes signals on.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git openssh-client ca-certificates buildah fuse-overlayfs uidmap \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates buildah fuse-overlayfs uidmap tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/buildgrid
 # No src/: bin/buildgrid.mjs runs dist/ when there is no src/ to be newer than it (bin/fresh.mjs).
@@ -45,5 +46,5 @@ VOLUME /data
 WORKDIR /data
 EXPOSE 5000
 # The launcher itself, not `node bin/buildgrid.mjs`: its #! line starts node with BuildGrid's memory settings.
-ENTRYPOINT ["/opt/buildgrid/bin/buildgrid.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--", "/opt/buildgrid/bin/buildgrid.mjs"]
 CMD ["serve"]

@@ -131,7 +131,7 @@ test('BuildGrid builds its own Dockerfile from a snapshot of the working tree', 
 test('the image: the launcher runs the CLI, serve by default on 0.0.0.0:5000, data in /data, labelled by BuildGrid', (t) => {
   if (!needBuild(t)) return;
   const { config } = built!.parts.config;
-  assert.deepEqual(config.Entrypoint, ['/opt/buildgrid/bin/buildgrid.mjs']);
+  assert.deepEqual(config.Entrypoint, ['/usr/bin/tini', '--', '/opt/buildgrid/bin/buildgrid.mjs']);
   assert.deepEqual(config.Cmd, ['serve']);
   assert.deepEqual(Object.keys(config.ExposedPorts ?? {}), ['5000/tcp']);
   assert.deepEqual(Object.keys(config.Volumes ?? {}), ['/data']);
@@ -220,10 +220,16 @@ test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign
   const d = await engine(t);
   if (!d) return;
   await withServeContainer(d, 'docker run serve', [], async ({ id, url, port, server }) => {
-    // PID 1 is node as the launcher's #! line starts it (BuildGrid's memory settings), not a bare `node`.
-    const proc = await d.run(['exec', id, 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline; echo; tr "\\0" "\\n" < /proc/1/environ | grep ^MALLOC_']);
+    // PID 1 is tini (it reaps orphans); its child is node as the launcher's #! line starts it (BuildGrid's memory
+    // settings), not a bare `node`.
+    const proc = await d.run(['exec', id, 'sh', '-c', [
+      'tr "\\0" " " < /proc/1/cmdline; echo',
+      'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); case "$c" in "node "*) echo "$c"; tr "\\0" "\\n" < $p/environ | grep ^MALLOC_;; esac; done',
+    ].join('; ')]);
     assert.equal(proc.code, 0, output(proc));
-    assert.deepEqual(proc.stdout.trim().split('\n').map((l) => l.trim()), ['node --max-semi-space-size=2 /opt/buildgrid/bin/buildgrid.mjs serve', 'MALLOC_MMAP_THRESHOLD_=131072']);
+    assert.deepEqual(proc.stdout.trim().split('\n').map((l) => l.trim()), [
+      '/usr/bin/tini -- /opt/buildgrid/bin/buildgrid.mjs serve', 'node --max-semi-space-size=2 /opt/buildgrid/bin/buildgrid.mjs serve', 'MALLOC_MMAP_THRESHOLD_=131072',
+    ]);
     const v2 = await fetch(`${url}/v2/`);
     assert.equal(v2.status, 401);
     assert.match(v2.headers.get('www-authenticate') ?? '', new RegExp(`^Bearer realm="http://localhost:${port}/v2/token",service="[^"]+"`));
