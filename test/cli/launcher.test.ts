@@ -31,7 +31,7 @@ test('bin/buildgrid.mjs executed directly serves from one node process with the 
     const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
     assert.match(cmdline[0]!, /(^|\/)node$/);
     assert.ok(cmdline.includes('--max-semi-space-size=2'), cmdline.join(' '));
-    assert.ok(readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0').includes('MALLOC_MMAP_THRESHOLD_=131072'));
+    assert.ok(readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0').includes('MALLOC_MMAP_THRESHOLD_=4194304'));
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));

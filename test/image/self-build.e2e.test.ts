@@ -228,7 +228,7 @@ test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign
     ].join('; ')]);
     assert.equal(proc.code, 0, output(proc));
     assert.deepEqual(proc.stdout.trim().split('\n').map((l) => l.trim()), [
-      '/usr/bin/tini -- /opt/buildgrid/bin/buildgrid.mjs serve', 'node --max-semi-space-size=2 /opt/buildgrid/bin/buildgrid.mjs serve', 'MALLOC_MMAP_THRESHOLD_=131072',
+      '/usr/bin/tini -- /opt/buildgrid/bin/buildgrid.mjs serve', 'node --max-semi-space-size=2 /opt/buildgrid/bin/buildgrid.mjs serve', 'MALLOC_MMAP_THRESHOLD_=4194304',
     ]);
     const v2 = await fetch(`${url}/v2/`);
     assert.equal(v2.status, 401);
