@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The checkout's root directory (with a trailing slash). */
-export const root = fileURLToPath(new URL('..', import.meta.url));
+// The checkout's root directory (with a trailing slash).
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 function newestSource(dir) {
   let newest = 0;

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readImageSource } from '../../src/oci/layout.ts';
 import { makeBusyboxImage } from '../harness/busybox.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { makeWorld, adminClient, apiCall, type World } from '../support/world.ts';
+import { makeWorld, apiCall, importImage, type World } from '../support/world.ts';
 
 /** A server with builds enabled (fast heartbeats), the standard world, and busybox imported as library/busybox:1. */
 export interface BuildWorld { s: TestServer; w: World; tmp: string; base: string; stop(): Promise<void> }
@@ -17,11 +16,7 @@ export async function makeBuildWorld(overrides: Record<string, unknown> = {}): P
   const r = await apiCall(s, w.adminToken, 'POST', '/accounts', { name: 'library' });
   if (r.status !== 201) throw new Error(JSON.stringify(r.body));
   const img = await makeBusyboxImage(join(tmp, 'busybox'));
-  const src = await readImageSource(img.layoutDir);
-  const c = adminClient(s, w.adminToken);
-  for (const b of src.blobs) await c.uploadBlob('library/busybox', b.digest, b.size, b.open);
-  for (const m of src.manifests) await c.putManifest('library/busybox', m.digest === src.topDigest ? '1' : m.digest, m.mediaType, m.bytes);
-  await src.close?.();
+  await importImage(s.url, w.adminToken, img.layoutDir, 'library/busybox', '1');
   return {
     s, w, tmp, base: `${s.host}/library/busybox:1`,
     async stop() {

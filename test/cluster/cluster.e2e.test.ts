@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Of } from '../../src/core/digest.ts';
 import { RegistryClient } from '../../src/oci/client.ts';
-import { readImageSource } from '../../src/oci/layout.ts';
 import { makeBusyboxImage } from '../harness/busybox.ts';
 import { freePort, removeTree } from '../harness/tools.ts';
 import { makeGitRepo } from '../support/git-repos.ts';
 import { loudSkip, testPostgres, type TestDatabase, type TestPostgres } from '../support/postgres.ts';
 import { startTestS3, type TestS3 } from '../support/s3.ts';
 import { ADMIN } from '../support/server.ts';
+import { importImage } from '../support/world.ts';
 import { readSse, spawnBuildgrid, startBalancer, waitReady, type Proc } from './support.ts';
 
 // Two `serve` nodes on one database and one blob store behind one address, no in-process workers, and two
@@ -86,11 +86,7 @@ test('two nodes and two workers: deploy on A, follow on B, lose A and a worker, 
   await call(portA, admin, 'POST', '/accounts', { name: 'acme' });
   const host = `127.0.0.1:${lb.port}`;
   const img = await makeBusyboxImage(join(tmp, 'busybox'));
-  const src = await readImageSource(img.layoutDir);
-  const pusher = new RegistryClient({ baseUrl: `http://${host}`, username: 'admin', password: admin });
-  for (const b of src.blobs) await pusher.uploadBlob('library/busybox', b.digest, b.size, b.open);
-  for (const m of src.manifests) await pusher.putManifest('library/busybox', m.digest === src.topDigest ? '1' : m.digest, m.mediaType, m.bytes);
-  await src.close?.();
+  await importImage(`http://${host}`, admin, img.layoutDir, 'library/busybox', '1');
 
   const wt = await call(portB, admin, 'POST', '/admin/worker-tokens', { name: 'test-workers' });
   for (const n of [1, 2]) {

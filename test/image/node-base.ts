@@ -7,11 +7,10 @@
 // Written as an unpacked `docker save` directory (manifest.json, config, layer tars), which BuildGrid's own import
 // reader (src/oci/layout.ts) compresses into an OCI image.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { cp, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { hashFile } from '../../src/storage/fs-util.ts';
 import { hostPlatform } from '../harness/busybox.ts';
 import { run, runOk, which } from '../harness/tools.ts';
 
@@ -117,12 +116,6 @@ async function nodeLayer(stage: string, out: string): Promise<{ prefix: string }
   return { prefix };
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return `sha256:${h.digest('hex')}`;
-}
-
 /**
  * Makes the base image under `work` (a directory the caller owns and removes), taking the Debian tarball from
  * `cacheDir` (see debianRootfs). Needs root (mmdebstrap, file ownership) and the mirror; rejects with the failing
@@ -138,7 +131,7 @@ export async function makeNodeBaseImage(work: string, cacheDir: string): Promise
   const { prefix } = await nodeLayer(stage, join(dir, 'node.tar'));
   await rm(stage, { recursive: true, force: true });
   const layers = ['debian.tar', 'node.tar'];
-  const diffIds = await Promise.all(layers.map((l) => sha256File(join(dir, l))));
+  const diffIds = await Promise.all(layers.map((l) => hashFile(join(dir, l), 'sha256')));
   const bytes = (await Promise.all(layers.map((l) => stat(join(dir, l))))).reduce((s, st) => s + st.size, 0);
   const standard = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
   const pathEnv = (standard.includes(join(prefix, 'bin')) ? standard : [join(prefix, 'bin'), ...standard]).join(':');

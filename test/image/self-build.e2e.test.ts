@@ -25,9 +25,9 @@ import { tryStartDockerd, type Dockerd } from '../harness/dockerd.ts';
 import { freePort, removeTree, tempDir, waitFor, type TempDir } from '../harness/tools.ts';
 import { makeGitRepo } from '../support/git-repos.ts';
 import { ADMIN, startTestServer, type TestServer } from '../support/server.ts';
-import { apiCall, makeWorld, type World } from '../support/world.ts';
+import { apiCall, importImage, makeWorld, type World } from '../support/world.ts';
 import { baseImageProblem, makeNodeBaseImage } from './node-base.ts';
-import { buildOneService, importImage, readImage, remoteServer, ROOT, snapshotWorkingTree, type ImageParts } from './support.ts';
+import { buildOneService, readImage, remoteServer, ROOT, snapshotWorkingTree, type ImageParts } from './support.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const CACHE_DIR = join(tmpdir(), 'buildgrid-test-cache');

@@ -1,13 +1,11 @@
-// Helpers of the self-build test: a git repository holding the working tree as it is now, the import of a base image
-// into a BuildGrid, one application built from one service, and reading an image's manifest and config through the
+// Helpers of the self-build test: a git repository holding the working tree as it is now, one application built
+// from one service, and reading an image's manifest and config through the
 // registry.
 
 import assert from 'node:assert/strict';
 import { chmod, copyFile, lstat, mkdir, readlink, symlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RegistryClient } from '../../src/oci/client.ts';
-import { readImageSource } from '../../src/oci/layout.ts';
 import { waitBuild } from '../builds/support.ts';
 import { runOk } from '../harness/tools.ts';
 import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
@@ -42,22 +40,6 @@ export async function snapshotWorkingTree(dir: string): Promise<{ repo: TestRepo
   await repo.git('add', '--all', '--force');
   await repo.commit({}, 'BuildGrid as it is in the working tree');
   return { repo, files };
-}
-
-/**
- * Imports the image at `source` (anything readImageSource takes) into `repository:tag` of the BuildGrid at `baseUrl`
- * as an administrator (API token as password), through the registry protocol. Rejects on the first refused blob or
- * manifest.
- */
-export async function importImage(baseUrl: string, adminToken: string, source: string, repository: string, tag: string): Promise<void> {
-  const src = await readImageSource(source);
-  try {
-    const c = new RegistryClient({ baseUrl, username: 'admin', password: adminToken });
-    for (const b of src.blobs) await c.uploadBlob(repository, b.digest, b.size, b.open);
-    for (const m of src.manifests) await c.putManifest(repository, m.digest === src.topDigest ? tag : m.digest, m.mediaType, m.bytes);
-  } finally {
-    await src.close?.();
-  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sha256Of, type Digest } from '../../src/core/digest.ts';
 import { RegistryClient } from '../../src/oci/client.ts';
+import { readImageSource } from '../../src/oci/layout.ts';
 import { MediaType } from '../../src/oci/mediatypes.ts';
 import { ADMIN, type TestServer } from './server.ts';
 
@@ -56,6 +57,22 @@ export async function makeWorld(s: TestServer): Promise<World> {
 /** A registry client acting as the administrator (API token as password). */
 export function adminClient(s: TestServer, adminToken: string): RegistryClient {
   return new RegistryClient({ baseUrl: s.url, username: 'admin', password: adminToken });
+}
+
+/**
+ * Imports the image at `source` (anything readImageSource takes) into `repository:tag` of the BuildGrid at `baseUrl`
+ * as an administrator (API token as password), through the registry protocol. Rejects on the first refused blob or
+ * manifest.
+ */
+export async function importImage(baseUrl: string, adminToken: string, source: string, repository: string, tag: string): Promise<void> {
+  const src = await readImageSource(source);
+  try {
+    const c = new RegistryClient({ baseUrl, username: 'admin', password: adminToken });
+    for (const b of src.blobs) await c.uploadBlob(repository, b.digest, b.size, b.open);
+    for (const m of src.manifests) await c.putManifest(repository, m.digest === src.topDigest ? tag : m.digest, m.mediaType, m.bytes);
+  } finally {
+    await src.close?.();
+  }
 }
 
 /** What pushRandomImage pushed. */
