@@ -13,6 +13,7 @@ import { createScheduler, type Scheduler } from '../builds/scheduler.ts';
 import { createGitFetcher } from '../builds/git/fetcher.ts';
 import { createBuildahEngine } from '../builds/engines/buildah.ts';
 import { createDockerEngine } from '../builds/engines/docker.ts';
+import type { SandboxPolicy } from '../builds/engines/sandbox.ts';
 import type { BuildEngine, GitFetcher } from '../builds/types.ts';
 import type { BuildBackend } from '../builds/backend.ts';
 import { createLocalBackend } from '../builds/backend-local.ts';
@@ -35,7 +36,18 @@ function engineFor(config: Config, dataDir: string): BuildEngine {
   if (config.buildEngine === 'docker') {
     return createDockerEngine({ host: config.dockerHost ?? 'unix:///var/run/docker.sock' });
   }
-  return createBuildahEngine({ workDir: join(dataDir, 'buildah') });
+  return createBuildahEngine({ workDir: join(dataDir, 'buildah'), isolation: config.buildIsolation, sandbox: sandboxPolicy(config) });
+}
+
+/** The RUN-step sandbox the configuration asks for. */
+export function sandboxPolicy(config: Pick<Config, 'buildNetwork' | 'buildAllowedNetworks' | 'buildMemoryMb' | 'buildCpus' | 'buildPidsLimit'>): SandboxPolicy {
+  return {
+    network: config.buildNetwork,
+    allowedNetworks: config.buildAllowedNetworks,
+    memoryBytes: config.buildMemoryMb > 0 ? config.buildMemoryMb * 1024 * 1024 : null,
+    cpus: config.buildCpus > 0 ? config.buildCpus : null,
+    pids: config.buildPidsLimit > 0 ? config.buildPidsLimit : null,
+  };
 }
 
 /** Builds the builder part from configuration (the composition root's half for builds). */

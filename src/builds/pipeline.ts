@@ -67,7 +67,7 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
     await phase('building', `Building ${service.dockerfile} in ${service.context} with ${deps.engine.name}`);
     const contextDir = join(dir, 'src', service.context);
     const result = await deps.engine.buildAndPush({
-      buildId: build.id, contextDir, dockerfile: join(dir, 'src', service.dockerfile),
+      buildId: build.id, sourceDir: join(dir, 'src'), contextDir, dockerfile: join(dir, 'src', service.dockerfile),
       buildArgs: { ...app.env, ...service.buildArgs },
       labels: {
         'org.opencontainers.image.source': service.gitUrl,

@@ -30,6 +30,8 @@ export interface GitFetcher {
 /** One build request to an engine. */
 export interface EngineRequest {
   buildId: string;
+  /** The checkout: the context and the Dockerfile must resolve (symlinks followed) inside it. Unset = not checked. */
+  sourceDir?: string;
   /** Build root (context) directory. */
   contextDir: string;
   /** Absolute path of the Dockerfile. */

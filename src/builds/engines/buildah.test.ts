@@ -27,7 +27,6 @@ function engineOn(dir: string): BuildahEngine {
   const driver = process.env.BUILDGRID_BUILDAH_DRIVER;
   return createBuildahEngine({
     workDir: dir,
-    isolation: 'chroot',
     ...(driver === 'vfs' || driver === 'overlay' ? { storageDriver: driver } : {}),
     ...(process.env.BUILDGRID_BUILDAH_NS === '0' ? { mountNamespace: false } : {}),
   });

@@ -49,6 +49,7 @@ import { buildTagFor, explainBuildError, meaningfulError, nsArgs, onPath, writeC
 
 export { buildTagFor, explainBuildError, meaningfulError, type StorageDriver };
 import { dockerfileWithLabels } from './labels.ts';
+import { DEFAULT_SANDBOX, findRuntime, limitArgs, openBuildNetwork, parseCidrs, sweepStaleNetworks, writeRuntimeShim, type BuildNetworkHandle, type SandboxPolicy } from './sandbox.ts';
 import { validateRequest } from './request.ts';
 
 
@@ -57,8 +58,14 @@ export interface BuildahEngineOptions {
   workDir: string;
   /** Default: 'overlay' if a probe (a real overlay mount in workDir) works here, else 'vfs'. */
   storageDriver?: StorageDriver;
-  /** Only chroot isolation is supported (no runc/crun or user namespaces needed; RUN shares the host network). */
-  isolation?: 'chroot';
+  /**
+   * How RUN steps are isolated. 'oci' (default): the sandbox of sandbox.ts (runc, own PID/IPC/UTS/mount/network
+   * namespaces, no_new_privs, cgroup limits). 'chroot': buildah's chroot isolation — RUN shares the host's processes and
+   * network and can escape the chroot; only for hosts where runc cannot run and every repository is trusted.
+   */
+  isolation?: 'oci' | 'chroot';
+  /** Network and limits of RUN steps (oci isolation). Default DEFAULT_SANDBOX. */
+  sandbox?: Partial<SandboxPolicy>;
   /** buildah binary. Default 'buildah' (from PATH). */
   buildah?: string;
   /** Run buildah in a private mount namespace (see the file comment). Default 'auto' (when root and unshare exists). */
@@ -111,7 +118,12 @@ export const CACHE_TAG = 'localhost/buildgrid-cache:latest';
  * their containers removed before the promise settles), "build timed out …".
  */
 export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
-  if (opts.isolation && opts.isolation !== 'chroot') throw new AppError('INVALID', `unsupported buildah isolation "${String(opts.isolation)}" (only chroot)`);
+  const isolation = opts.isolation ?? 'oci';
+  if (isolation !== 'oci' && isolation !== 'chroot') throw new AppError('INVALID', `unsupported buildah isolation "${String(opts.isolation)}" (oci or chroot)`);
+  const policy: SandboxPolicy = { ...DEFAULT_SANDBOX, ...opts.sandbox };
+  parseCidrs(policy.allowedNetworks);
+  let runtimeP: Promise<string> | undefined;
+  const runtime = (): Promise<string> => (runtimeP ??= findRuntime().catch((e: unknown) => { runtimeP = undefined; throw e; }));
   const workDir = resolve(opts.workDir);
   const buildah = opts.buildah ?? 'buildah';
   const lock = new KeyedLock();
@@ -263,10 +275,10 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
     return empty;
   };
 
-  const buildAndPush = async (req: EngineRequest): Promise<EngineResult> => {
+  const buildAndPush = async (request: EngineRequest): Promise<EngineResult> => {
     const cancelled = (): AppError => new AppError('INVALID', 'build cancelled', { cancelled: true });
-    if (req.signal.aborted) throw cancelled();
-    await validateRequest(req);
+    if (request.signal.aborted) throw cancelled();
+    const req = await validateRequest(request);
     const cache = cacheDir(req.cacheKey);
     return lock.run(
       safeSegment(req.cacheKey),
@@ -300,12 +312,16 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
         const tlsArgs = insecure ? [] : ['--tls-verify=true'];
         const localTag = `${BUILD_TAG_REPO}:${buildTagFor(req.buildId)}`;
         let ok = false;
+        let net: BuildNetworkHandle | undefined;
         try {
           if (!cleanCaches.delete(cache)) await janitor(dirs, env, req.log);
           const labelled = await dockerfileWithLabels(req.dockerfile, req.labels, join(build, 'dockerfile'));
+          const sandboxArgs = isolation === 'chroot'
+            ? ['--isolation', 'chroot']
+            : ['--isolation', 'oci', '--runtime', await writeRuntimeShim(build, await runtime(), policy), ...(net = await openBuildNetwork(policy)).args, ...limitArgs(policy)];
           const budArgs = [
             'bud',
-            '--isolation', 'chroot',
+            ...sandboxArgs,
             '--layers',
             '--format', 'docker',
             '--pull=true',
@@ -346,6 +362,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
           }
           throw e;
         } finally {
+          await net?.close();
           if (!ok) await janitor(dirs, env).then(() => cleanCaches.add(cache), () => undefined);
           await removeTree(build).catch(() => undefined);
           activeBuildDirs.delete(build);
@@ -370,6 +387,10 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
       }
       await useNamespace();
       await storageDriver();
+      if (isolation === 'oci') {
+        await runtime();
+        if (policy.network === 'isolated') await sweepStaleNetworks();
+      }
     },
 
     buildAndPush,

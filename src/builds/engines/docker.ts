@@ -88,10 +88,10 @@ export function createDockerEngine(opts: DockerEngineOptions): BuildEngine {
       }
     },
 
-    async buildAndPush(req: EngineRequest): Promise<EngineResult> {
+    async buildAndPush(request: EngineRequest): Promise<EngineResult> {
       const cancelled = (): AppError => new AppError('INVALID', 'build cancelled', { cancelled: true });
-      if (req.signal.aborted) throw cancelled();
-      await validateRequest(req);
+      if (request.signal.aborted) throw cancelled();
+      const req = await validateRequest(request);
       return lock.run(
         safeSegment(req.cacheKey),
         async () => {
