@@ -30,6 +30,13 @@ export interface ApiDeps {
   /** host[:port] of the registry, as used in image names and `docker login`. */
   registryHost: string;
   publicUrl: string;
+  /** Key of the dashboard sessions' CSRF tokens (derived from the server key; see session-cookie.ts). */
+  sessionKey: Uint8Array;
+  /**
+   * Where GET /metrics is served: 'admin' on this port to administrators only, 'elsewhere' when a separate listener
+   * (metricsHost) serves it (this port then answers 404).
+   */
+  metricsAccess: 'admin' | 'elsewhere';
   metrics: { observe(m: { route: string; method: string; status: number; seconds: number; bytes: number }): void; render(): Promise<{ contentType: string; body: string }> };
   /** Resolves when the server can serve (database and storage answer); throws otherwise. */
   ready(): Promise<void>;

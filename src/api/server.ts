@@ -12,7 +12,8 @@ import { registerBuildRoutes } from './routes/builds.ts';
 import { registerTimelineRoutes } from './routes/timeline.ts';
 import { registerHookReceiver, registerHookRoutes } from './routes/hooks.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
-import { WORKER_TOKEN_PREFIX } from '../auth/index.ts';
+import { authenticateRequest } from './authenticate.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerLifecycleRoutes } from './routes/lifecycle.ts';
 import { registerLifecycleAdminRoutes } from './routes/lifecycle-admin.ts';
 
@@ -21,6 +22,7 @@ export { requireUser } from './context.ts';
 
 /**
  * Registers /healthz, /readyz, /metrics and /api/v1 (with its OpenAPI document at /api/v1/openapi.json) on `app`.
+ * /api/v1 and /metrics authenticate with a bearer token or the dashboard's session cookie (see authenticate.ts).
  */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
@@ -44,25 +46,15 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       return reply.status(503).send({ status: 'unavailable', reason: (err as Error).message });
     }
   });
-  app.get('/metrics', async (_req, reply) => {
-    const m = await deps.metrics.render();
-    return reply.type(m.contentType).send(m.body);
+  const authenticate = authenticateRequest(deps);
+  await app.register(async (scope) => {
+    installApiErrors(scope);
+    scope.addHook('onRequest', authenticate);
+    registerMetricsRoute(scope, deps);
   });
   await app.register(async (scope) => {
     installApiErrors(scope);
-    scope.addHook('onRequest', async (req) => {
-      const h = req.headers.authorization;
-      if (h && /^bearer /i.test(h)) {
-        const token = h.slice(7).trim();
-        // A worker token is never a user: it reaches /worker/* only (every other route requires a user).
-        if (deps.workers && token.startsWith(WORKER_TOKEN_PREFIX)) {
-          req.worker = await deps.workers.tokens.authenticate(token);
-          return;
-        }
-        const p = await deps.people.authenticateApiToken(token);
-        if (p.kind === 'user') req.principal = p;
-      }
-    });
+    scope.addHook('onRequest', authenticate);
     const typed = scope.withTypeProvider<ZodTypeProvider>();
     registerSessionRoutes(typed, deps);
     registerAccountRoutes(typed, deps);

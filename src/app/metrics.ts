@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+import { AppError } from '../core/errors.ts';
 import type { ReadCacheStats } from '../metadata/index.ts';
 
 /** Prometheus metrics of one server process: requests, latency and bytes served, by route, method and status code. */
@@ -47,5 +50,56 @@ export function createMetrics(opts: { readCache?: () => ReadCacheStats } = {}): 
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
+  };
+}
+
+/** `host:port` (IPv6 in brackets: `[::1]:9100`) → its parts. Throws AppError INVALID with the expected form. */
+export function parseHostPort(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new AppError('INVALID', `metricsHost must be host:port, e.g. 127.0.0.1:9100 or [::1]:9100 (got "${value}")`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** A listener that serves GET /metrics only. */
+export interface MetricsListener {
+  /** http://host:port it is bound to. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `metrics` at GET /metrics on `address` (host:port, see metricsHost) without authentication: the operator keeps
+ * that address private (loopback, a cluster-internal interface). Anything else answers 404.
+ */
+export async function listenMetrics(metrics: Metrics, address: string): Promise<MetricsListener> {
+  const { host, port } = parseHostPort(address);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).end('only GET /metrics is served here\n');
+      return;
+    }
+    metrics.render().then((m) => {
+      res.writeHead(200, { 'Content-Type': m.contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      res.end(req.method === 'HEAD' ? undefined : m.body);
+    }, (err: unknown) => {
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`metrics failed: ${(err as Error).message}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new AppError('INVALID', `cannot serve metrics on metricsHost ${address}: ${err.message}; choose a free address`)));
+    server.listen(port, host, () => {
+      server.removeAllListeners('error');
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
   };
 }

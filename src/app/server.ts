@@ -12,7 +12,8 @@ import {
 } from '../auth/index.ts';
 import { createRegistryHandler } from '../registry/server.ts';
 import { registerApi } from '../api/server.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, listenMetrics, type MetricsListener } from './metrics.ts';
+import { applyHeaders, securityHeaders } from './headers.ts';
 import { describeMetadata, metadataOptions, openStorage } from './backends.ts';
 import { loadOrCreateSecretKey } from './keys.ts';
 import { createBuilds } from './builds.ts';
@@ -30,6 +31,8 @@ export interface RunningServer {
   log: Logger;
   metadata: Metadata;
   people: People;
+  /** The separate metrics listener's URL (http://host:port) when metricsHost is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -78,8 +81,10 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     onError: (err, req) => log.error({ err, url: req.url, method: req.method }, 'registry request failed'),
   });
 
+  const headers = securityHeaders({ https: config.publicUrl.startsWith('https:') });
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) =>
     createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      applyHeaders(res, headers);
       if (req.url !== undefined && (req.url === '/v2' || req.url.startsWith('/v2/'))) registry(req, res);
       else fastifyHandler(req, res);
     });
@@ -87,6 +92,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     loggerInstance: log.child({ part: 'api' }) as unknown as FastifyBaseLogger, serverFactory, bodyLimit: 1024 * 1024,
   }) as unknown as FastifyInstance;
   await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics,
+    sessionKey: createHmac('sha256', secretKey).update('dashboard-csrf').digest(), metricsAccess: config.metricsHost ? 'elsewhere' : 'admin',
     catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, hooks, lifecycle: lifecycle.lifecycle,
     workers: workerApi({ config, metadata, builds, jobTokens, registryHost: service }), ready: async () => {
     await metadata.ping();
@@ -97,18 +103,29 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   sweep.unref();
 
   await api.listen({ port: config.port, host: config.host });
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsHost) {
+    metricsListener = await listenMetrics(metrics, config.metricsHost).catch(async (err: unknown) => {
+      clearInterval(sweep);
+      await api.close();
+      await metadata.close();
+      storage.close();
+      throw err;
+    });
+  }
   const addr = api.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  log.info({ url, publicUrl: config.publicUrl, dataDir, metadata: describeMetadata(metadataOpts), storage: storage.description },
+  log.info({ url, publicUrl: config.publicUrl, metrics: metricsListener?.url, dataDir, metadata: describeMetadata(metadataOpts), storage: storage.description },
     `BuildGrid listening on ${url} (public URL ${config.publicUrl})`);
   builds.start(jobTokens);
   hooks.start();
   lifecycle.start();
   return {
-    url, port, log, metadata, people,
+    url, port, log, metadata, people, metricsUrl: metricsListener?.url,
     async close() {
       clearInterval(sweep);
+      await metricsListener?.close();
       await hooks.stop();
       await builds.stop();
       await lifecycle.stop(); // aborts a run in progress, so a `wait` request does not hold api.close() up

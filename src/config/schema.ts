@@ -102,6 +102,11 @@ export const configSchema = z
      * this node only), local, postgres, or poll (several nodes on SQLite over a shared disk read the event log).
      */
     eventFanout: z.enum(['auto', 'local', 'postgres', 'poll']).default('auto'),
+    /**
+     * Serve GET /metrics on this separate address (host:port, e.g. 127.0.0.1:9100), without authentication; the main
+     * port then no longer serves it. Unset: the main port serves /metrics to administrators only.
+     */
+    metricsHost: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'use host:port, e.g. 127.0.0.1:9100 or [::1]:9100').optional(),
     /** pino log level. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

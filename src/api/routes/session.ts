@@ -2,16 +2,38 @@ import { z } from 'zod';
 import { LoginBody, LoginReply, Me } from '../schemas.ts';
 import { requireUser, type ApiDeps, type TypedApi } from '../context.ts';
 import { AppError } from '../../core/errors.ts';
+import { isHttps } from '../authenticate.ts';
+import { clearedSessionCookie, csrfTokenFor, sessionCookie } from '../session-cookie.ts';
 
-/** POST /auth/login, POST /auth/logout, GET /me. */
+const SessionUser = z.object({ id: z.string(), email: z.string(), isAdmin: z.boolean() });
+/** The dashboard's session: who is signed in and the CSRF token its POST/PUT/PATCH/DELETE requests send as X-CSRF-Token. */
+const SessionReply = z.object({ user: SessionUser, csrfToken: z.string() });
+
+/**
+ * POST /auth/login (an API token for the CLI and scripts), POST /auth/session and GET /auth/session (the dashboard's
+ * cookie session), POST /auth/logout (revokes the caller's token or session), GET /me.
+ */
 export function registerSessionRoutes(app: TypedApi, deps: ApiDeps): void {
-  app.post('/auth/login', { schema: { body: LoginBody, response: { 200: LoginReply } } }, async (req) => {
+  const secure = isHttps(deps.publicUrl);
+  app.post('/auth/login', { config: { signIn: true }, schema: { body: LoginBody, response: { 200: LoginReply } } }, async (req) => {
     const r = await deps.people.login(req.body.email, req.body.password, req.ip);
     return { token: r.token, user: { id: r.user.id, email: r.user.email, isAdmin: r.user.isAdmin } };
   });
-  app.post('/auth/logout', { schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async (req) => {
+  // The token goes into an HttpOnly cookie only, never into the answer: no script of the page can read it.
+  app.post('/auth/session', { config: { signIn: true }, schema: { body: LoginBody, response: { 200: SessionReply } } }, async (req, reply) => {
+    const r = await deps.people.login(req.body.email, req.body.password, req.ip);
+    void reply.header('set-cookie', sessionCookie(r.token, { secure, expiresAt: r.apiToken.expiresAt }));
+    return { user: { id: r.user.id, email: r.user.email, isAdmin: r.user.isAdmin }, csrfToken: csrfTokenFor(deps.sessionKey, r.token) };
+  });
+  app.get('/auth/session', { schema: { response: { 200: SessionReply } } }, async (req) => {
+    const p = requireUser(req);
+    if (req.credential?.via !== 'cookie') throw new AppError('INVALID', 'this is the dashboard session; API tokens need no CSRF token');
+    return { user: { id: p.id, email: p.email, isAdmin: p.isAdmin }, csrfToken: csrfTokenFor(deps.sessionKey, req.credential.token) };
+  });
+  app.post('/auth/logout', { schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async (req, reply) => {
     requireUser(req);
-    await deps.people.logout(req.headers.authorization!.slice(7).trim());
+    await deps.people.logout(req.credential!.token);
+    if (req.credential!.via === 'cookie') void reply.header('set-cookie', clearedSessionCookie(secure));
     return { ok: true };
   });
   app.get('/me', { schema: { response: { 200: Me } } }, async (req) => {
