@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '../core/errors.ts';
@@ -29,6 +30,11 @@ export interface ApiDeps {
   people: People;
   /** host[:port] of the registry, as used in image names and `docker login`. */
   registryHost: string;
+  /**
+   * The client's address (core/client-address.ts: X-Forwarded-For from trusted proxies only). Use it, not req.ip, for
+   * anything keyed on who is asking (login limits, audit). Absent: the socket's peer.
+   */
+  clientAddress?: (req: IncomingMessage) => string;
   publicUrl: string;
   /** Key of the dashboard sessions' CSRF tokens (derived from the server key; see session-cookie.ts). */
   sessionKey: Uint8Array;

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, type ErrorCode } from '../core/errors.ts';
+import { retryAfterHeader } from '../auth/index.ts';
 
 /**
  * The REST API's one error table: domain codes → HTTP status. Bodies are `{ error: { code, message } }` where code is
@@ -17,7 +18,7 @@ export function installApiErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
       if (err.code === 'INTERNAL') req.log.error({ err }, 'internal error');
-      if (err.code === 'TOOMANYREQUESTS') void reply.header('Retry-After', '60');
+      if (err.code === 'TOOMANYREQUESTS') void reply.header('Retry-After', retryAfterHeader(err));
       return reply.status(STATUS[err.code]).send({ error: { code: err.code.toLowerCase(), message: err.message } });
     }
     const fe = err as FastifyError & { validation?: Array<{ instancePath?: string; message?: string }> };

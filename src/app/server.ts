@@ -10,6 +10,7 @@ import {
   createAuthCache, createLoginLimiter, createPeople, createRegistryAuthenticator, createAccessRules,
   createRegistryTokens, grantedAccess, parseScope, createJobTokens, type People,
 } from '../auth/index.ts';
+import { clientAddress, trustedProxies } from '../core/client-address.ts';
 import { createRegistryHandler } from '../registry/server.ts';
 import { registerApi } from '../api/server.ts';
 import { createMetrics, listenMetrics, type MetricsListener } from './metrics.ts';
@@ -58,7 +59,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const rules = createAccessRules({ metadata, cache });
   const jobTokens = createJobTokens({ secretKey });
   const authenticator = createRegistryAuthenticator({ metadata, limiter, cache, jobTokens });
-  const tokens = createRegistryTokens({ metadata, issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
+  const tokens = createRegistryTokens({ metadata, secretKey, issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
+  const proxies = trustedProxies(config.trustProxy);
+  const clientAddressOf = (req: IncomingMessage) => clientAddress(req, proxies);
   const metrics = createMetrics({ readCache: () => metadata.readCache.stats() });
   const service = new URL(config.publicUrl).host;
 
@@ -71,7 +74,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   await lifecycle.recover(); // before serving: put back what a garbage collection killed mid-sweep still needs
 
   const registry = createRegistryHandler({
-    metadata, blobs, ingest: blobs, authenticator, rules, tokens,
+    metadata, blobs, ingest: blobs, authenticator, rules, tokens, clientAddress: clientAddressOf,
     realm: `${config.publicUrl}/v2/token`, service, publicUrl: config.publicUrl,
     maxManifestBytes: config.maxManifestBytes,
     uploadKey: createHmac('sha256', secretKey).update('upload-ids').digest(),
@@ -91,7 +94,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const api = Fastify({
     loggerInstance: log.child({ part: 'api' }) as unknown as FastifyBaseLogger, serverFactory, bodyLimit: 1024 * 1024,
   }) as unknown as FastifyInstance;
-  await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics,
+  await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics, clientAddress: clientAddressOf,
     sessionKey: createHmac('sha256', secretKey).update('dashboard-csrf').digest(), metricsAccess: config.metricsHost ? 'elsewhere' : 'admin',
     catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, hooks, lifecycle: lifecycle.lifecycle,
     workers: workerApi({ config, metadata, builds, jobTokens, registryHost: service }), ready: async () => {

@@ -53,16 +53,26 @@ test('pull tokens pull their account only, limited to their repositories when li
 
 test('a job may pull and push exactly its repository, and only pull from its pull namespaces', async () => {
   const { access } = await world();
-  const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api', pullNamespaces: [] };
+  const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api', pullNamespaces: [], tag: 'a'.repeat(40) };
   assert.equal(await acts(access, job, 'acme/web.api'), 'pull,push');
   assert.equal(await acts(access, job, 'acme/web.api2'), '');
   assert.equal(await acts(access, job, 'acme/other.repo'), '');
   assert.deepEqual(await access.listableNamespaces(job), ['acme']);
-  const wider: Principal = { kind: 'job', id: 'j2', repository: 'acme/web.api', pullNamespaces: ['acme', 'library'] };
+  const wider: Principal = { kind: 'job', id: 'j2', repository: 'acme/web.api', pullNamespaces: ['acme', 'library'], tag: null };
   assert.equal(await acts(access, wider, 'acme/other.repo'), 'pull');
   assert.equal(await acts(access, wider, 'library/busybox'), 'pull');
   assert.equal(await acts(access, wider, 'globex/shop.web'), '');
   assert.deepEqual(await access.listableNamespaces(wider), ['acme', 'library']);
+});
+
+test('a job sets its one tag only; people who may push set any', async () => {
+  const { access } = await world();
+  const job: Principal = { kind: 'job', id: 'j1', repository: 'acme/web.api', pullNamespaces: [], tag: 'a'.repeat(40) };
+  assert.equal(access.tagRefusal(job, 'acme/web.api', 'a'.repeat(40)), null);
+  for (const tag of ['latest', 'b'.repeat(40), 'A'.repeat(40)]) assert.match(access.tagRefusal(job, 'acme/web.api', tag)!, /may push only the tag a{40}/);
+  assert.match(access.tagRefusal({ ...job, tag: null }, 'acme/web.api', 'a'.repeat(40))!, /not recorded yet/);
+  const admin: Principal = { kind: 'user', id: 'u', email: 'root@example.com', isAdmin: true };
+  assert.equal(access.tagRefusal(admin, 'acme/web.api', 'latest'), null);
 });
 
 test('memberships are cached briefly, and changes through people take effect at once', async () => {

@@ -13,6 +13,8 @@ import type { AccessRules, Action, Principal } from './types.ts';
  * | pull token  | its account's namespace, only its list when set    | no   | no     |
  * | job         | its repository; pull-only in its pullNamespaces    | yes  | no     |
  *
+ * A job pushes blobs and manifests by digest freely, but sets one tag only: its build's commit (`tagRefusal`).
+ *
  * Repositories live at `<namespace>/<name>`; a bare name without `/` is in no account's namespace.
  * A user's namespaces are cached for `cacheTtlMs` (default 2 s) because this runs on every registry request;
  * membership changes call `AuthCache.invalidate()`.
@@ -81,6 +83,13 @@ export function createAccessRules(opts: AccessRulesOptions): CachingAccessRules 
         case 'job':
           return [...new Set([namespaceOf(p.repository), ...p.pullNamespaces])].sort();
       }
+    },
+    tagRefusal(p, name, tag) {
+      if (p.kind !== 'job' || p.tag === tag) return null;
+      if (p.tag === null) {
+        return `this build's registry token may push only the tag of its commit, which is not recorded yet: record the checked-out commit on the build before pushing`;
+      }
+      return `this build's registry token may push only the tag ${p.tag} of ${name} (its commit), not "${tag.slice(0, 128)}"`;
     },
     invalidate() {
       cache.invalidate();

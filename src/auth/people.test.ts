@@ -40,9 +40,13 @@ test('login issues a bga_ token that authenticates; wrong passwords are refused 
 
   await assert.rejects(people.login('admin@example.com', 'wrong-password', '10.0.0.9'), code('UNAUTHORIZED'));
   await assert.rejects(people.login('nobody@example.com', 'password1', '10.0.0.9'), code('UNAUTHORIZED'));
-  await assert.rejects(people.login('admin@example.com', 'wrong-again', '10.0.0.9'), code('UNAUTHORIZED'));
+  await assert.rejects(people.login('Admin@example.com', 'wrong-again', '10.0.0.9'), code('UNAUTHORIZED'));
+  await assert.rejects(people.login('admin@example.com', 'wrong-thrice', '10.0.0.9'), code('UNAUTHORIZED'));
+  // A person's password: locked out even when right (no guessing on), for this email from this address only.
   await assert.rejects(people.login('admin@example.com', 'password1', '10.0.0.9'), code('TOOMANYREQUESTS'));
   await people.login('admin@example.com', 'password1', '10.0.0.1');
+  await people.createUser({ email: 'joe@example.com', password: 'password2' });
+  await people.login('joe@example.com', 'password2', '10.0.0.9');
 });
 
 test('API tokens expire', async () => {

@@ -9,7 +9,7 @@ import { findApiToken, issueApiToken } from './api-tokens.ts';
 import { createAuthCache, type AuthCache } from './cache.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { createPullTokens, type PullTokens } from './pull-tokens.ts';
-import type { LoginLimiter } from './ratelimit.ts';
+import { limitKey, type LoginLimiter } from './ratelimit.ts';
 import { decryptSecret, encryptSecret } from './secretbox.ts';
 import type { Principal } from './types.ts';
 
@@ -25,7 +25,7 @@ export interface Users {
   createUser(input: { email: string; password: string; isAdmin?: boolean }): Promise<User>;
   /**
    * Checks email and password and issues an API token (`bga_…`, returned once). Throws UNAUTHORIZED on a bad pair,
-   * TOOMANYREQUESTS when `source` failed too often (when a limiter is configured).
+   * TOOMANYREQUESTS when this email failed too often from client address `source` (when a limiter is configured).
    */
   login(email: string, password: string, source: string): Promise<{ token: string; apiToken: ApiToken; user: User }>;
   /** Revokes the API token `token` (sign-out). Unknown tokens are ignored. */
@@ -47,7 +47,7 @@ export interface PeopleOptions {
   secretKey: Uint8Array;
   /** Shared invalidation switch, also given to the registry authenticator and the access rules. */
   cache?: AuthCache;
-  /** Failed-login limiter for `login` (the same one the registry uses, so both count against a source). */
+  /** Failed-login limiter for `login` (keys per client address and email; the registry's share the object, not the keys). */
   limiter?: LoginLimiter;
   /** Lifetime of API tokens issued by `login`, seconds; null = no expiry. Default 30 days. */
   apiTokenTtlSeconds?: number | null;
@@ -126,14 +126,17 @@ export function createPeople(opts: PeopleOptions): People {
     },
 
     async login(rawEmail, password, source) {
-      limiter?.check(source);
       const email = rawEmail.trim().toLowerCase();
+      // Dashboard passwords are chosen by people, so a locked-out address + email is refused even with the right
+      // one (before scrypt runs); other users, and the same user from another address, are not affected.
+      const limit = limitKey(`login ${source}`, email);
+      limiter?.check(limit);
       const user = await metadata.users.getByEmail(email);
       const ok = user
         ? await verifyPassword(password, user.passwordHash)
         : await verifyPassword(password, await (dummyHash ??= hashPassword('no such user'))).then(() => false);
       if (!user || !ok) {
-        limiter?.recordFailure(source);
+        limiter?.recordFailure(limit);
         throw new AppError('UNAUTHORIZED', 'invalid email or password');
       }
       const expiresAt = ttl === null ? null : new Date(now() + ttl * 1000).toISOString();

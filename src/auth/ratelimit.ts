@@ -1,42 +1,67 @@
 import { AppError } from '../core/errors.ts';
 
 /**
- * Failed-login limiting per source (client IP).
+ * Failed-login limiting per key: the client's address together with the username tried (`limitKey`), so one person's
+ * typos — or a hostile build's guesses from the address every build shares — lock out only that username from that
+ * address, never another user and never another client behind the same proxy (see core/client-address.ts).
  *
- * A source that fails more than `maxFailuresPerMinute` times within any 60-second window is locked out: every attempt
- * from it is refused, before any credential is checked, for `baseBackoffMs` (default 1 min). Each further lockout
- * within `maxBackoffMs` of the previous one's end doubles the period, capped at `maxBackoffMs` (default 15 min):
- * 1, 2, 4, 8, 15 minutes. Successful logins do not clear failures: a guesser who also holds one valid credential
- * cannot interleave it to reset the count (failures simply age out of the window).
+ * A key that fails more than `maxFailuresPerMinute` times within any 60-second window is locked out for
+ * `baseBackoffMs` (default 1 min). Each further lockout within `maxBackoffMs` of the previous one's end doubles the
+ * period, capped at `maxBackoffMs` (default 15 min): 1, 2, 4, 8, 15 minutes. Successful logins do not clear failures:
+ * a guesser who also holds one valid credential cannot interleave it to reset the count (failures simply age out of
+ * the window). What a lockout refuses is the caller's decision (registry-auth.ts still accepts a valid registry
+ * secret, people.ts refuses every dashboard password).
  *
- * Memory is bounded: at most `maxSources` sources are tracked. When full, idle sources (no failure in the window,
- * not locked, and their backoff level decayed) are swept first; if none are idle the least recently failing source is
- * dropped. Locked sources are the last to go, so flooding from many addresses mainly evicts the flooder's own entries.
+ * Memory is bounded: at most `maxSources` keys are tracked. When full, idle keys (no failure in the window, not
+ * locked, and their backoff level decayed) are swept first; if none are idle the least recently failing key is
+ * dropped. Locked keys are the last to go, so flooding with many keys mainly evicts the flooder's own entries.
  */
 
 const WINDOW_MS = 60_000;
 
 export interface LoginLimiterOptions {
-  /** Failures per source tolerated within a sliding minute (more than this locks the source out). */
+  /** Failures per key tolerated within a sliding minute (more than this locks the key out). */
   maxFailuresPerMinute: number;
   /** First lockout period, ms (default 60 000). */
   baseBackoffMs?: number;
   /** Longest lockout period, ms (default 900 000). */
   maxBackoffMs?: number;
-  /** Most sources tracked at once (default 10 000). */
+  /** Most keys tracked at once (default 10 000). */
   maxSources?: number;
   /** Clock, ms since the epoch (tests inject one). */
   now?: () => number;
 }
 
-/** Refuses sources that fail too often. */
+/** Refuses keys (address + username) that fail too often. */
 export interface LoginLimiter {
-  /** Throws AppError TOOMANYREQUESTS (detail `{ retryAfterSeconds }`) when `source` is locked out; otherwise returns. */
-  check(source: string): void;
-  /** Counts one failed attempt from `source`, locking it out when it exceeds the limit. */
-  recordFailure(source: string): void;
-  /** Sources currently tracked (for metrics). */
+  /** Throws AppError TOOMANYREQUESTS (detail `{ retryAfterSeconds }`) when `key` is locked out; otherwise returns. */
+  check(key: string): void;
+  /** Seconds until `key`'s lockout ends (rounded up), 0 when it is not locked out. */
+  lockedFor(key: string): number;
+  /** Counts one failed attempt under `key`, locking it out when it exceeds the limit. */
+  recordFailure(key: string): void;
+  /** Keys currently tracked (for metrics). */
   readonly size: number;
+}
+
+/** The limiter key for `username` tried from client address `source` (usernames compare case-insensitively). */
+export function limitKey(source: string, username: string): string {
+  return `${source} ${username.trim().toLowerCase()}`;
+}
+
+/** The TOOMANYREQUESTS error for a lockout with `seconds` left. */
+export function tooManyAttempts(seconds: number, lockedUntil = Date.now() + seconds * 1000): AppError {
+  return new AppError(
+    'TOOMANYREQUESTS',
+    `too many failed sign-in attempts for this user from this address: try again in ${seconds} s (after ${new Date(lockedUntil).toISOString()})`,
+    { retryAfterSeconds: seconds },
+  );
+}
+
+/** The Retry-After header value (seconds) for a TOOMANYREQUESTS error: its real remaining time, 60 when unknown. */
+export function retryAfterHeader(err: AppError): string {
+  const s = (err.detail as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s > 0 ? String(Math.ceil(s)) : '60';
 }
 
 interface SourceState {
@@ -83,20 +108,18 @@ export function createLoginLimiter(opts: LoginLimiterOptions): LoginLimiter {
     sources.delete(sources.keys().next().value as string);
   };
 
+  const lockedFor = (key: string): number => {
+    const s = sources.get(key);
+    const t = now();
+    return s && t < s.lockedUntil ? Math.ceil((s.lockedUntil - t) / 1000) : 0;
+  };
+
   return {
-    check(source) {
-      const s = sources.get(source);
-      if (!s) return;
-      const t = now();
-      if (t < s.lockedUntil) {
-        const retryAfterSeconds = Math.ceil((s.lockedUntil - t) / 1000);
-        throw new AppError(
-          'TOOMANYREQUESTS',
-          `too many failed sign-in attempts from this address: try again in ${retryAfterSeconds} s (after ${new Date(s.lockedUntil).toISOString()})`,
-          { retryAfterSeconds },
-        );
-      }
+    check(key) {
+      const seconds = lockedFor(key);
+      if (seconds > 0) throw tooManyAttempts(seconds, sources.get(key)!.lockedUntil);
     },
+    lockedFor,
     recordFailure(source) {
       const t = now();
       let s = sources.get(source);

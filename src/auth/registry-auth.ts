@@ -1,25 +1,32 @@
 import { AppError } from '../core/errors.ts';
-import { hashSecret, safeEqual } from '../core/ids.ts';
-import { JOB_TOKEN_PREFIX, type JobTokens } from './job-tokens.ts';
+import { hashSecret } from '../core/ids.ts';
 import type { Metadata } from '../metadata/types.ts';
-import { API_TOKEN_PREFIX, findApiToken, userPrincipal } from './api-tokens.ts';
 import { createAuthCache, ExpiringMap, type AuthCache } from './cache.ts';
-import type { LoginLimiter } from './ratelimit.ts';
-import type { Principal, RegistryAuthenticator } from './types.ts';
+import { createCredentialStore, INVALID_CREDENTIALS } from './credentials.ts';
+import { JOB_TOKEN_PREFIX, type JobTokens } from './job-tokens.ts';
+import { limitKey, type LoginLimiter } from './ratelimit.ts';
+import type { Authenticated, CredentialRef, Principal, RegistryAuthenticator } from './types.ts';
+
+export { API_TOKEN_NOT_ADMIN, INVALID_CREDENTIALS } from './credentials.ts';
 
 /**
- * Basic-auth credentials on /v2 and at the token endpoint. Three kinds, told apart without a lookup:
- * a password starting `bga_` is an API token (any username); a username containing `+` is a pull token
- * (`<namespace>+<name>`); anything else is a user's registry username.
+ * Basic-auth credentials on /v2 and at the token endpoint (the checks themselves are in credentials.ts), with two
+ * caches and the failed-login limiter.
  *
- * Successful verifications are cached for `cacheTtlMs` (default 5 s) under sha256(username, password), because
- * Docker clients send Basic credentials on every request of a pull. Rotation and revocation call
- * `AuthCache.invalidate()` (see people.ts), so on this node they take effect at once; another node sees them
- * when its entry expires, at most `cacheTtlMs` later.
+ * Caches. Docker clients send Basic credentials on every request of a pull, so a successful verification is reused for
+ * `cacheTtlMs` (default 5 s) under sha256(username, password). `recheck` — asked on every request that carries a bearer
+ * token — reuses its answer for `recheckTtlMs` (default 2 s). Rotation, revocation and membership changes call
+ * `AuthCache.invalidate()` (people.ts), so on this node they take effect at once; another node sees them when its entry
+ * expires. Job tokens are never cached: their build's row is read on every use (one primary-key lookup per registry
+ * request of a build), so a token stops at the request after its build ends.
+ *
+ * Limits. Failures count per client address and username (ratelimit.ts). A job token never meets the limiter (its
+ * MAC is checked first, and a forged one costs nothing to refuse), so a build cannot be locked out by another build
+ * guessing from the same address. A lockout never refuses a valid credential: every registry secret is 256 random
+ * bits, so guessing one online is hopeless whatever the limit, and refusing it would only let a stranger lock its
+ * owner out. While locked, a wrong password is answered 429 with the time left, and a password that is not even shaped
+ * like a BuildGrid secret costs no lookup.
  */
-
-export const INVALID_CREDENTIALS =
-  'invalid BuildGrid credentials: use the registry username and password from Settings → BuildGrid Settings or `buildgrid credentials show`';
 
 export interface RegistryAuthenticatorOptions {
   metadata: Metadata;
@@ -30,7 +37,9 @@ export interface RegistryAuthenticatorOptions {
   cache?: AuthCache;
   /** How long a successful verification is reused, ms (default 5000; 0 disables the cache). */
   cacheTtlMs?: number;
-  /** Most cached verifications (default 10 000). */
+  /** How long a recheck of a credential is reused, ms (default 2000; 0 disables it). Job tokens are never reused. */
+  recheckTtlMs?: number;
+  /** Most cached verifications and rechecks, each (default 10 000). */
   maxCacheEntries?: number;
   now?: () => number;
 }
@@ -38,73 +47,63 @@ export interface RegistryAuthenticatorOptions {
 /** A RegistryAuthenticator plus `invalidate()`, which forgets every cached verification. */
 export type CachingRegistryAuthenticator = RegistryAuthenticator & { invalidate(): void };
 
-/** Verified principal plus the time (ms) its credential stops being valid, if it expires. */
-type Verified = { principal: Principal; expiresAt: number | null };
-
 /** Creates the registry authenticator. */
 export function createRegistryAuthenticator(opts: RegistryAuthenticatorOptions): CachingRegistryAuthenticator {
   const { metadata, limiter } = opts;
   const cache = opts.cache ?? createAuthCache();
   const now = opts.now ?? Date.now;
   const ttl = opts.cacheTtlMs ?? 5000;
-  const verified = new ExpiringMap<Principal>({ maxEntries: opts.maxCacheEntries ?? 10_000, cache });
+  const recheckTtl = opts.recheckTtlMs ?? 2000;
+  const maxEntries = opts.maxCacheEntries ?? 10_000;
+  const verified = new ExpiringMap<Authenticated>({ maxEntries, cache });
+  const rechecked = new ExpiringMap<Principal | null>({ maxEntries, cache });
+  const store = createCredentialStore({ metadata, jobTokens: opts.jobTokens, now });
 
-  const expiryOf = (iso: string | null) => (iso === null ? null : Date.parse(iso));
-
-  async function verifyPullToken(username: string, password: string): Promise<Verified | null> {
-    const t = await metadata.pullTokens.getByUsername(username);
-    const match = safeEqual(hashSecret(password), t?.secretHash ?? '0'.repeat(64));
-    if (!t || !match || t.revokedAt !== null) return null;
-    const expiresAt = expiryOf(t.expiresAt);
-    if (expiresAt !== null && expiresAt <= now()) return null;
-    const account = await metadata.accounts.get(t.accountId);
-    if (!account) return null;
-    const principal: Principal = {
-      kind: 'pull-token', id: t.id, accountId: t.accountId, namespace: account.namespace, repositories: t.repositories,
-    };
-    return { principal, expiresAt };
-  }
-
-  async function verifyUser(username: string, password: string): Promise<Verified | null> {
-    const u = await metadata.users.getByRegistryUsername(username);
-    const match = safeEqual(hashSecret(password), u?.registrySecretHash ?? '0'.repeat(64));
-    return u && match ? { principal: userPrincipal(u), expiresAt: null } : null;
-  }
-
-  async function verify(username: string, password: string): Promise<Verified | null> {
-    if (password.startsWith(JOB_TOKEN_PREFIX)) {
-      const principal = opts.jobTokens?.verify(password) ?? null;
-      return principal && { principal, expiresAt: null };
+  async function authenticateJob(username: string, password: string): Promise<Authenticated> {
+    const result = await store.verify(username, password);
+    if (!result) {
+      throw new AppError('UNAUTHORIZED', 'this build\'s registry token is not valid (any more): job tokens stop when their build ends');
     }
-    if (password.startsWith(API_TOKEN_PREFIX)) {
-      const found = await findApiToken(metadata, password);
-      return found && { principal: found.principal, expiresAt: expiryOf(found.apiToken.expiresAt) };
-    }
-    if (username === '' || password === '') return null;
-    return username.includes('+') ? verifyPullToken(username, password) : verifyUser(username, password);
+    return { principal: result.principal, credential: result.credential };
   }
 
   return {
     async authenticate(username, password, source) {
-      limiter.check(source);
+      if (password.startsWith(JOB_TOKEN_PREFIX)) return authenticateJob(username, password);
       const key = hashSecret(`${username}\u0000${password}`);
       const hit = verified.get(key, now());
       if (hit) return hit;
+      const limit = limitKey(source, username);
+      const lockedFor = limiter.lockedFor(limit);
       const generation = verified.generation;
-      const result = await verify(username, password);
+      const result = await store.verify(username, password);
       if (!result) {
-        limiter.recordFailure(source);
+        // While locked out, failures are refused without counting (as before the lockout, they would only lengthen it).
+        if (lockedFor > 0) limiter.check(limit); // throws TOOMANYREQUESTS with the time left
+        limiter.recordFailure(limit);
         throw new AppError('UNAUTHORIZED', INVALID_CREDENTIALS);
       }
-      if (ttl > 0) {
-        const until = Math.min(now() + ttl, result.expiresAt ?? Infinity);
-        verified.set(key, result.principal, until, generation);
-      }
-      return result.principal;
+      const found: Authenticated = { principal: result.principal, credential: result.credential };
+      if (ttl > 0) verified.set(key, found, Math.min(now() + ttl, result.expiresAt ?? Infinity), generation);
+      return found;
     },
+
+    async recheck(credential: CredentialRef) {
+      if (credential.kind === 'job' || recheckTtl <= 0) return store.recheck(credential);
+      const key = JSON.stringify(credential);
+      const t = now();
+      const hit = rechecked.get(key, t);
+      if (hit !== undefined) return hit;
+      const generation = rechecked.generation;
+      const principal = await store.recheck(credential);
+      rechecked.set(key, principal, t + recheckTtl, generation);
+      return principal;
+    },
+
     invalidate() {
       cache.invalidate();
       verified.clear();
+      rechecked.clear();
     },
   };
 }

@@ -30,6 +30,7 @@ test('parseScope rejects malformed input with INVALID', () => {
 const rules = (table: Record<string, Action[]>): AccessRules => ({
   async actionsFor(_p, name) { return new Set(table[name] ?? []); },
   async listableNamespaces() { return []; },
+  tagRefusal() { return null; },
 });
 const someone: Principal = { kind: 'pull-token', id: 't', accountId: 'a', namespace: 'acme', repositories: null };
 

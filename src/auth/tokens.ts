@@ -4,27 +4,35 @@ import { AppError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import type { Metadata } from '../metadata/types.ts';
 import { ExpiringMap } from './cache.ts';
-import type { AccessEntry, Principal, RegistryTokens } from './types.ts';
+import { decryptSecret, encryptSecret } from './secretbox.ts';
+import type { AccessEntry, CredentialRef, Principal, RegistryTokens } from './types.ts';
 
 export { grantedAccess, parseScope } from './scope.ts';
 
 /**
  * The registry's bearer tokens: ES256 JWTs as the Docker token spec describes (iss, sub, aud = service, exp, nbf,
- * iat, jti, access), plus a `principal` claim so verification rebuilds the caller without a database hit.
+ * iat, jti, access), plus a `principal` claim and a `cred` claim naming the credential the token was obtained with
+ * (never its secret). A token proves only what was true when it was issued: the registry rechecks `cred` on every
+ * request (registry-auth.ts), so a revoked, expired or rotated credential, a user removed from an account or a build
+ * that ended stops its tokens at the next request, not when they expire. Verified signatures are cached (bounded)
+ * until exp: a pull verifies the same token for every blob.
  *
- * The signing key is generated on first use and stored under the `registry.jwk` setting with setIfAbsent, so when
- * several nodes start together they all end up with the one key that won. Verified tokens are cached (bounded)
- * until their exp: a pull verifies the same token for every blob.
- *
- * A token stays valid until it expires (ttlSeconds, 300 s by default): revoking a pull token or rotating a password
- * stops new tokens at once, not ones already issued.
+ * The signing key is generated on first use and stored under the `registry.jwk.sealed` setting, sealed with the server
+ * key (secretbox.ts; `secret.key`, which every node of a cluster shares), so a copy of the database alone cannot mint
+ * tokens. setIfAbsent makes several nodes starting together agree on one key. A key left in plain text by an older
+ * version (`registry.jwk`) is sealed under the new name and the plain copy deleted, on first use; tokens it signed stay
+ * valid.
  */
 
 export const JWK_SETTING = 'registry.jwk';
+export const SEALED_JWK_SETTING = 'registry.jwk.sealed';
+const SEAL_AAD = 'registry signing key';
 const ALG = 'ES256';
 
 export interface RegistryTokensOptions {
   metadata: Metadata;
+  /** The server's 32-byte key, which seals the signing key in the database. */
+  secretKey: Uint8Array;
   /** The `iss` claim (the server's public URL). */
   issuer: string;
   ttlSeconds: number;
@@ -44,7 +52,18 @@ const principalSchema = z.discriminatedUnion('kind', [
     kind: z.literal('pull-token'), id: z.string(), accountId: z.string(), namespace: z.string(),
     repositories: z.array(z.string()).nullable(),
   }),
-  z.object({ kind: z.literal('job'), id: z.string(), repository: z.string(), pullNamespaces: z.array(z.string()) }),
+  z.object({
+    kind: z.literal('job'), id: z.string(), repository: z.string(), pullNamespaces: z.array(z.string()), tag: z.string().nullable(),
+  }),
+]);
+const credentialSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('registry-password'), userId: z.string(), fingerprint: z.string() }),
+  z.object({ kind: z.literal('api-token'), id: z.string() }),
+  z.object({ kind: z.literal('pull-token'), id: z.string() }),
+  z.object({
+    kind: z.literal('job'), buildId: z.string(), attempt: z.number().int(), repository: z.string(),
+    pullNamespaces: z.array(z.string()), tag: z.string().nullable(),
+  }),
 ]);
 
 /** The `sub` claim for a principal: `user:<id>`, `pull-token:<id>` or `job:<id>`. */
@@ -53,7 +72,7 @@ export function subjectOf(p: Principal): string {
 }
 
 interface Keys { kid: string; privateKey: CryptoKey | Uint8Array; publicKey: CryptoKey | Uint8Array }
-interface Verified { principal: Principal; access: AccessEntry[]; audience: string }
+interface Verified { principal: Principal; access: AccessEntry[]; credential: CredentialRef; audience: string }
 
 async function newPrivateJwk(): Promise<JWK> {
   const { privateKey } = await generateKeyPair(ALG, { extractable: true });
@@ -94,11 +113,15 @@ export function createRegistryTokens(opts: RegistryTokensOptions): RegistryToken
   const verifiedTokens = new ExpiringMap<Verified>({ maxEntries: opts.maxCacheEntries ?? 5000 });
   let keys: Promise<Keys> | undefined;
 
+  const seal = (jwk: string) => encryptSecret(opts.secretKey, jwk, SEAL_AAD);
   const loadKeys = async (): Promise<Keys> => {
-    const stored =
-      (await metadata.settings.get(JWK_SETTING)) ??
-      (await metadata.settings.setIfAbsent(JWK_SETTING, JSON.stringify(await newPrivateJwk())));
-    return importKeys(stored);
+    let sealed = await metadata.settings.get(SEALED_JWK_SETTING);
+    const plain = await metadata.settings.get(JWK_SETTING);
+    sealed ??= await metadata.settings.setIfAbsent(SEALED_JWK_SETTING, seal(plain ?? JSON.stringify(await newPrivateJwk())));
+    const keys = await importKeys(decryptSecret(opts.secretKey, sealed, SEAL_AAD));
+    // Only once the sealed copy is known to open with our key is the plain one removed.
+    if (plain !== null) await metadata.settings.delete(JWK_SETTING);
+    return keys;
   };
   const getKeys = (): Promise<Keys> => {
     keys ??= loadKeys().catch((err: unknown) => {
@@ -109,11 +132,11 @@ export function createRegistryTokens(opts: RegistryTokensOptions): RegistryToken
   };
 
   return {
-    async issue(p, access, service) {
+    async issue(p, access, service, credential) {
       const k = await getKeys();
       const t = now();
       const iat = Math.floor(t / 1000);
-      const token = await new SignJWT({ access, principal: p })
+      const token = await new SignJWT({ access, principal: p, cred: credential })
         .setProtectedHeader({ alg: ALG, kid: k.kid, typ: 'JWT' })
         .setIssuer(issuer)
         .setSubject(subjectOf(p))
@@ -131,7 +154,7 @@ export function createRegistryTokens(opts: RegistryTokensOptions): RegistryToken
       const hit = verifiedTokens.get(token, t);
       if (hit) {
         if (hit.audience !== service) throw wrongAudience();
-        return { principal: hit.principal, access: hit.access };
+        return { principal: hit.principal, access: hit.access, credential: hit.credential };
       }
       const k = await getKeys();
       let payload;
@@ -145,8 +168,9 @@ export function createRegistryTokens(opts: RegistryTokensOptions): RegistryToken
       }
       const principal = principalSchema.safeParse(payload.principal);
       const access = accessSchema.safeParse(payload.access);
-      if (!principal.success || !access.success || payload.sub !== subjectOf(principal.data)) throw rejected(null);
-      const result = { principal: principal.data, access: access.data };
+      const credential = credentialSchema.safeParse(payload.cred);
+      if (!principal.success || !access.success || !credential.success || payload.sub !== subjectOf(principal.data)) throw rejected(null);
+      const result = { principal: principal.data, access: access.data, credential: credential.data };
       verifiedTokens.set(token, { ...result, audience: service }, payload.exp! * 1000);
       return result;
     },

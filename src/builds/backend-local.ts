@@ -40,8 +40,11 @@ export function createLocalBackend(opts: {
       const app = await metadata.applications.get(b.applicationId);
       const account = await metadata.accounts.get(b.accountId);
       if (!service || !app || !account) return null;
+      // Bound to this claim (attempt) and to the one tag the build pushes: its commit, or — for a build queued by
+      // branch — the commit the worker records on the build after checkout (auth/credentials.ts reads it on use).
       const jobToken = opts.jobTokens.issue({
-        buildId: b.id, repository: b.repository, pullNamespaces: [account.namespace, ...opts.baseNamespaces], ttlSeconds,
+        buildId: b.id, attempt: b.attempt, repository: b.repository, pullNamespaces: [account.namespace, ...opts.baseNamespaces],
+        tag: b.commit, ttlSeconds,
       });
       return { service, app, account, source: sourceFor(service, opts.secretKey), jobToken };
     },

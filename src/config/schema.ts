@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../core/client-address.ts';
 
 /**
  * The one configuration schema. Every key can come from the config file (JSON, camelCase keys) or from the environment
@@ -33,6 +34,14 @@ export const configSchema = z
     registryCacheSeconds: z.coerce.number().min(0).max(60).default(2),
     /** Failed logins per source within a minute before further attempts are refused for a while. */
     loginFailuresPerMinute: z.coerce.number().int().min(1).default(10),
+    /**
+     * Reverse proxies (IP addresses or CIDRs; comma-separated in the environment) whose X-Forwarded-For names the
+     * client: requests from them count against the client's address (login limits, audit). Empty = trust no header.
+     */
+    trustProxy: z
+      .union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))])
+      .default([])
+      .refine((l) => l.every((c) => parseCidr(c) !== null), { message: 'list IP addresses or CIDRs such as 10.0.0.0/8 or 127.0.0.1' }),
     /** Largest manifest accepted, bytes. */
     maxManifestBytes: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
     /** Upload sessions untouched for this long are discarded, seconds. */

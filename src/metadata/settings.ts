@@ -17,5 +17,8 @@ export function settingsRepo(db: Kysely<Database>): SettingsRepo {
       if (stored === null) throw new AppError('INTERNAL', `setting "${key}" vanished while being set`);
       return stored;
     },
+    async delete(key) {
+      await db.deleteFrom('settings').where('key', '=', key).execute();
+    },
   };
 }

@@ -6,10 +6,20 @@ import { rethrowViolation } from './sql-errors.ts';
 import type { ApiToken, ApiTokensRepo, PullToken, PullTokenSecrets, PullTokensRepo } from './types.ts';
 
 /**
- * REST API tokens over Kysely. findByHash returns only live tokens: not revoked and not expired at call time.
+ * REST API tokens over Kysely. findByHash and findLive return only live tokens: not revoked and not expired at call time.
  * create throws AppError INVALID for an unparsable expiresAt, NOT_FOUND for a missing user, CONFLICT for a reused hash.
  */
 export function apiTokensRepo(db: Kysely<Database>): ApiTokensRepo {
+  const findLive = async (column: 'id' | 'token_hash', value: string) => {
+    const row = await db
+      .selectFrom('api_tokens')
+      .select(['id', 'user_id', 'name', 'created_at', 'expires_at'])
+      .where(column, '=', value)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', nowIso())]))
+      .executeTakeFirst();
+    return row ? toApiToken(row) : null;
+  };
   return {
     async create({ userId, name, tokenHash, expiresAt }) {
       const row = {
@@ -32,14 +42,10 @@ export function apiTokensRepo(db: Kysely<Database>): ApiTokensRepo {
       return toApiToken(row);
     },
     async findByHash(tokenHash) {
-      const row = await db
-        .selectFrom('api_tokens')
-        .select(['id', 'user_id', 'name', 'created_at', 'expires_at'])
-        .where('token_hash', '=', tokenHash)
-        .where('revoked_at', 'is', null)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', nowIso())]))
-        .executeTakeFirst();
-      return row ? toApiToken(row) : null;
+      return findLive('token_hash', tokenHash);
+    },
+    async findLive(id) {
+      return findLive('id', id);
     },
     async revoke(id) {
       await db.updateTable('api_tokens').set({ revoked_at: nowIso() }).where('id', '=', id).where('revoked_at', 'is', null).execute();

@@ -77,6 +77,8 @@ export interface ApiTokensRepo {
   create(input: { userId: string; name: string; tokenHash: string; expiresAt: string | null }): Promise<ApiToken>;
   /** The live (unexpired) token with this hash, or null. */
   findByHash(tokenHash: string): Promise<ApiToken | null>;
+  /** The live (not revoked, unexpired) token with this id, or null. */
+  findLive(id: string): Promise<ApiToken | null>;
   revoke(id: string): Promise<void>;
 }
 
@@ -127,6 +129,8 @@ export interface SettingsRepo {
   get(key: string): Promise<string | null>;
   /** Sets the value only when the key is absent; resolves to the stored value (so concurrent first starts agree). */
   setIfAbsent(key: string, value: string): Promise<string>;
+  /** Removes the key (nothing happens when it is absent). */
+  delete(key: string): Promise<void>;
 }
 
 /** The whole metadata store. */

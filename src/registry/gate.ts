@@ -9,18 +9,21 @@ export interface GateDeps {
   tokens: RegistryTokens;
   realm: string;
   service: string;
+  /** The client's address behind trusted proxies (core/client-address.ts); default: the socket's peer. */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 /** An authenticated /v2 caller. Bearer callers carry the access granted in their token. */
 export interface Caller {
+  /** Who it is now (for a bearer token: rechecked against the credential it came from). */
   principal: Principal;
   via: 'basic' | 'bearer';
   access?: AccessEntry[];
 }
 
 /** The client's address, for per-source login throttling. */
-export function sourceOf(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+export function sourceOf(req: IncomingMessage, deps: Pick<GateDeps, 'clientAddress'>): string {
+  return deps.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 /** Decodes `Authorization: Basic …`; null when absent or not Basic. Throws UNAUTHORIZED when malformed. */
@@ -34,31 +37,44 @@ export function parseBasic(header: string | undefined): { username: string; pass
 
 /**
  * Authenticates a request by Basic credentials or a bearer token. Resolves to null for anonymous requests.
+ * A bearer token's credential is checked again on every request (revoked, expired, rotated, build ended), and the
+ * principal it yields now — not the one written in the token — is the caller.
  * Throws AppError UNAUTHORIZED (bad credentials / token) or TOOMANYREQUESTS (throttled source).
  */
 export async function authenticate(req: IncomingMessage, deps: GateDeps): Promise<Caller | null> {
   const header = req.headers.authorization;
   if (!header) return null;
   if (/^bearer /i.test(header)) {
-    const { principal, access } = await deps.tokens.verify(header.slice(7).trim(), deps.service);
+    const { principal: issuedTo, access, credential } = await deps.tokens.verify(header.slice(7).trim(), deps.service);
+    const principal = await deps.authenticator.recheck(credential);
+    if (!principal || principal.kind !== issuedTo.kind || principal.id !== issuedTo.id) {
+      throw new AppError('UNAUTHORIZED', 'the credential this registry token was issued for has been revoked, has expired or was rotated (or its build ended): log in again');
+    }
     return { principal, via: 'bearer', access };
   }
   const basic = parseBasic(header);
   if (!basic) throw new AppError('UNAUTHORIZED', 'unsupported Authorization scheme: use Basic credentials or a bearer token');
-  const principal = await deps.authenticator.authenticate(basic.username, basic.password, sourceOf(req));
+  const { principal } = await deps.authenticator.authenticate(basic.username, basic.password, sourceOf(req, deps));
   return { principal, via: 'basic' };
 }
 
-/** The actions `caller` may perform on repository `name`. */
+/**
+ * The actions `caller` may perform on repository `name`: what the rules allow its principal now, and for a bearer
+ * caller only as much of that as its token was granted.
+ */
 export async function allowedActions(caller: Caller, name: string, deps: GateDeps): Promise<Set<Action>> {
-  if (caller.via === 'bearer') {
-    const out = new Set<Action>();
-    for (const a of caller.access ?? []) {
-      if (a.type === 'repository' && a.name === name) for (const x of a.actions) out.add(x as Action);
-    }
-    return out;
+  const allowed = await deps.rules.actionsFor(caller.principal, name);
+  if (caller.via === 'basic') return allowed;
+  const out = new Set<Action>();
+  for (const a of caller.access ?? []) {
+    if (a.type === 'repository' && a.name === name) for (const x of a.actions) if (allowed.has(x as Action)) out.add(x as Action);
   }
-  return deps.rules.actionsFor(caller.principal, name);
+  return out;
+}
+
+/** True when a bearer caller's token grants the catalog (Basic callers always may list what they can pull). */
+export function mayListCatalog(caller: Caller): boolean {
+  return caller.via === 'basic' || (caller.access ?? []).some((a) => a.type === 'registry' && a.name === 'catalog');
 }
 
 /** The `WWW-Authenticate` challenge for a request needing `actions` on `name` (or no scope). */

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { parseDigest } from '../core/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { pageParams, sendJson, type Handler, type RequestContext } from './context.ts';
-import { allowedActions } from './gate.ts';
+import { challenge, mayListCatalog } from './gate.ts';
 
 function page(ctx: RequestContext): { n: number; last?: string } {
   const p = pageParams(ctx.query);
@@ -33,6 +33,11 @@ export const listTags: Handler = async (ctx) => {
 
 /** GET /v2/_catalog?n=&last=: only the repositories the caller may pull, paginated. */
 export const listCatalog: Handler = async (ctx) => {
+  if (!mayListCatalog(ctx.caller)) {
+    throw Object.assign(new AppError('UNAUTHORIZED', 'this registry token does not grant the catalog: request one with scope registry:catalog:*'), {
+      challenge: `${challenge(ctx.deps)},scope="registry:catalog:*",error="insufficient_scope"`,
+    });
+  }
   const { n, last } = page(ctx);
   if (n === 0) return sendJson(ctx.res, 200, { repositories: [] });
   const namespaces = await ctx.deps.rules.listableNamespaces(ctx.caller.principal);
@@ -55,11 +60,9 @@ export const listCatalog: Handler = async (ctx) => {
 };
 
 async function pullable(ctx: RequestContext, name: string): Promise<boolean> {
-  if (ctx.caller.via === 'bearer') {
-    // Catalog tokens carry registry:catalog:*, not per-repository grants: ask the rules for the token's principal.
-    return (await ctx.deps.rules.actionsFor(ctx.caller.principal, name)).has('pull');
-  }
-  return (await allowedActions(ctx.caller, name, ctx.deps)).has('pull');
+  // A catalog token carries registry:catalog:*, not per-repository grants: what its principal may pull now is listed
+  // (the principal was rechecked against its credential, so a revoked pull token or a removed member lists nothing).
+  return (await ctx.deps.rules.actionsFor(ctx.caller.principal, name)).has('pull');
 }
 
 /** GET /v2/<name>/referrers/<digest>?artifactType=: an OCI index of manifests whose subject is <digest>. */

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, isAppError } from '../core/errors.ts';
-import { parseRepositoryName } from '../core/reference.ts';
+import { parseReference, parseRepositoryName } from '../core/reference.ts';
 import type { Action } from '../auth/types.ts';
+import { retryAfterHeader } from '../auth/index.ts';
 import { matchRoute, METHODS, neededAction, type RouteName } from './routes.ts';
 import { authenticate, allowedActions, challenge, type Caller } from './gate.ts';
 import { sendEmpty, sendJson, type Handler, type RegistryDeps, type RequestContext } from './context.ts';
@@ -55,7 +56,7 @@ export function createRegistryHandler(deps: RegistryOptions): (req: IncomingMess
           const specific = (err as { challenge?: string }).challenge;
           headers['WWW-Authenticate'] = specific ?? (route === 'token' ? 'Basic realm="BuildGrid"' : challenge(deps));
         }
-        if (isAppError(err, 'TOOMANYREQUESTS')) headers['Retry-After'] = '60';
+        if (isAppError(err, 'TOOMANYREQUESTS')) headers['Retry-After'] = retryAfterHeader(err as AppError);
         // A request body left unread would be parsed as the next request: close the connection instead.
         if (!req.complete) headers.Connection = 'close';
         finish(sendRegistryError(res, err, headers), 0);
@@ -87,6 +88,11 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: Registr
   }
   if (match.route === 'base') return sendJson(res, 200, {});
   if (action) await authorize(caller, name, action, deps);
+  if (match.route === 'manifest' && method === 'PUT') {
+    const ref = parseReference(match.ref ?? '');
+    const refusal = ref.kind === 'tag' ? deps.rules.tagRefusal(caller.principal, name, ref.tag) : null;
+    if (refusal) throw new AppError('DENIED', refusal);
+  }
   const ctx: RequestContext = {
     req, res, method, query: url.searchParams, caller, name, ref: match.ref ?? '',
     repo: name ? await deps.metadata.repositories.get(name) : null,

@@ -35,12 +35,12 @@ export async function tokenEndpoint(
   if (!creds) {
     throw new AppError('UNAUTHORIZED', 'authentication required: docker login with your BuildGrid credentials (`buildgrid credentials show`)');
   }
-  const principal = await deps.authenticator.authenticate(creds.username, creds.password, sourceOf(req));
+  const { principal, credential } = await deps.authenticator.authenticate(creds.username, creds.password, sourceOf(req, deps));
   const service = params.get('service') ?? deps.service;
   if (service !== deps.service) throw new AppError('INVALID', `unknown service "${service.slice(0, 80)}"; expected "${deps.service}"`);
   const requested: AccessEntry[] = [];
   for (const s of params.getAll('scope')) for (const part of s.split(' ')) if (part) requested.push(...deps.parseScope(part));
   const access = await deps.grant(principal, requested);
-  const t = await deps.tokens.issue(principal, access, service);
+  const t = await deps.tokens.issue(principal, access, service, credential);
   return sendJson(res, 200, { token: t.token, access_token: t.token, expires_in: t.expiresIn, issued_at: t.issuedAt });
 }

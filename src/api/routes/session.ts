@@ -16,12 +16,12 @@ const SessionReply = z.object({ user: SessionUser, csrfToken: z.string() });
 export function registerSessionRoutes(app: TypedApi, deps: ApiDeps): void {
   const secure = isHttps(deps.publicUrl);
   app.post('/auth/login', { config: { signIn: true }, schema: { body: LoginBody, response: { 200: LoginReply } } }, async (req) => {
-    const r = await deps.people.login(req.body.email, req.body.password, req.ip);
+    const r = await deps.people.login(req.body.email, req.body.password, deps.clientAddress?.(req.raw) ?? req.ip);
     return { token: r.token, user: { id: r.user.id, email: r.user.email, isAdmin: r.user.isAdmin } };
   });
   // The token goes into an HttpOnly cookie only, never into the answer: no script of the page can read it.
   app.post('/auth/session', { config: { signIn: true }, schema: { body: LoginBody, response: { 200: SessionReply } } }, async (req, reply) => {
-    const r = await deps.people.login(req.body.email, req.body.password, req.ip);
+    const r = await deps.people.login(req.body.email, req.body.password, deps.clientAddress?.(req.raw) ?? req.ip);
     void reply.header('set-cookie', sessionCookie(r.token, { secure, expiresAt: r.apiToken.expiresAt }));
     return { user: { id: r.user.id, email: r.user.email, isAdmin: r.user.isAdmin }, csrfToken: csrfTokenFor(deps.sessionKey, r.token) };
   });

@@ -1,17 +1,19 @@
 import { AppError } from '../../core/errors.ts';
 import { randomId } from '../../core/ids.ts';
 import type {
-  Account, ApiToken, Membership, Metadata, PullTokenSecrets, UserSecrets,
+  Account, ApiToken, Build, Membership, Metadata, PullTokenSecrets, UserSecrets,
 } from '../../metadata/types.ts';
 
 /**
  * An in-memory stand-in for the parts of the metadata store that auth uses (accounts, users, memberships,
- * API tokens, pull tokens, settings), for auth's unit tests only. `calls` counts every method call by
+ * API tokens, pull tokens, settings, and builds.get for job tokens), for auth's unit tests only. `calls` counts every method call by
  * `repo.method`, so tests can see whether a cache saved a lookup. Other repositories throw when used.
  */
 export interface FakeMetadata extends Metadata {
   readonly calls: Map<string, number>;
   callCount(prefix: string): number;
+  /** Stores (or replaces) the build row `builds.get` answers with; only the fields job tokens look at matter. */
+  putBuild(b: Pick<Build, 'id' | 'status' | 'attempt' | 'commit'>): void;
 }
 
 /** A fresh fake store; `now` is used by apiTokens.findByHash to skip expired tokens. */
@@ -25,6 +27,7 @@ export function createFakeMetadata(opts: { now?: () => number } = {}): FakeMetad
   const apiTokens = new Map<string, ApiToken & { tokenHash: string; revoked: boolean }>();
   const pullTokens = new Map<string, PullTokenSecrets>();
   const settings = new Map<string, string>();
+  const builds = new Map<string, Build>();
 
   const strip = <T extends object>(o: T, ...keys: string[]): T => {
     const copy = { ...o } as Record<string, unknown>;
@@ -47,9 +50,16 @@ export function createFakeMetadata(opts: { now?: () => number } = {}): FakeMetad
   const unused = (name: string) =>
     new Proxy({}, { get: (_t, prop) => () => Promise.reject(new Error(`fake metadata: ${name}.${String(prop)} not implemented`)) });
 
+  const live = (t: (ApiToken & { tokenHash: string; revoked: boolean }) | undefined): ApiToken | null => {
+    if (!t || t.revoked || (t.expiresAt !== null && Date.parse(t.expiresAt) <= now())) return null;
+    return strip(t, 'tokenHash', 'revoked');
+  };
+
   const store = {
     calls,
     callCount: (prefix: string) => [...calls].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0),
+    putBuild: (b: Pick<Build, 'id' | 'status' | 'attempt' | 'commit'>) => void builds.set(b.id, { ...b } as Build),
+    builds: track('builds', { async get(id: string) { return copy(builds.get(id)); } }),
     accounts: track('accounts', {
       async create(input: { name: string; namespace: string }) {
         if ([...accounts.values()].some((a) => a.namespace === input.namespace)) throw new AppError('CONFLICT', 'namespace taken');
@@ -103,9 +113,10 @@ export function createFakeMetadata(opts: { now?: () => number } = {}): FakeMetad
         return strip(t, 'tokenHash', 'revoked');
       },
       async findByHash(hash: string) {
-        const t = [...apiTokens.values()].find((x) => x.tokenHash === hash);
-        if (!t || t.revoked || (t.expiresAt !== null && Date.parse(t.expiresAt) <= now())) return null;
-        return strip(t, 'tokenHash', 'revoked');
+        return live([...apiTokens.values()].find((x) => x.tokenHash === hash));
+      },
+      async findLive(id: string) {
+        return live(apiTokens.get(id));
       },
       async revoke(id: string) { const t = apiTokens.get(id); if (t) t.revoked = true; },
     }),
@@ -127,6 +138,7 @@ export function createFakeMetadata(opts: { now?: () => number } = {}): FakeMetad
         if (!settings.has(key)) settings.set(key, value);
         return settings.get(key)!;
       },
+      async delete(key: string) { settings.delete(key); },
     }),
     repositories: unused('repositories'),
     manifests: unused('manifests'),

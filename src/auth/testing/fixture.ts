@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createAccessRules } from '../access.ts';
 import { createAuthCache } from '../cache.ts';
+import { createJobTokens } from '../job-tokens.ts';
 import { createPeople } from '../people.ts';
 import { createLoginLimiter } from '../ratelimit.ts';
 import { createRegistryAuthenticator } from '../registry-auth.ts';
@@ -18,8 +19,10 @@ export function authFixture(opts: { maxFailuresPerMinute?: number } = {}) {
   const metadata = createFakeMetadata({ now: clock.now });
   const cache = createAuthCache();
   const limiter = createLoginLimiter({ maxFailuresPerMinute: opts.maxFailuresPerMinute ?? 10, now: clock.now });
-  const people = createPeople({ metadata, secretKey: randomBytes(32), cache, limiter, now: clock.now });
-  const authenticator = createRegistryAuthenticator({ metadata, limiter, cache, now: clock.now });
+  const secretKey = randomBytes(32);
+  const people = createPeople({ metadata, secretKey, cache, limiter, now: clock.now });
+  const jobTokens = createJobTokens({ secretKey, now: clock.now });
+  const authenticator = createRegistryAuthenticator({ metadata, limiter, cache, jobTokens, now: clock.now });
   const access = createAccessRules({ metadata, cache, now: clock.now });
-  return { clock, metadata, cache, limiter, people, authenticator, access };
+  return { clock, metadata, cache, limiter, people, jobTokens, authenticator, access };
 }
