@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
 import { apiCall, basic } from '../support/world.ts';
 import { makeBuildWorld, dockerfile, type BuildWorld } from '../builds/support.ts';
-import { ensureDashboardBuilt, launchChromium, screenshot, signIn } from './support.ts';
+import { ensureDashboardBuilt, launchChromium, screenshot, signIn, watchCsp } from './support.ts';
 
 // The dashboard in a real browser (Debian's chromium through playwright-core) against a real server that builds:
 // sign in, create an application with a service from a local git repository, deploy, watch the log live, read the
@@ -19,6 +19,8 @@ let browser: Browser | null = null;
 let ctx: BrowserContext;
 let page: Page;
 let buildId = '';
+/** Content-Security-Policy violations on the main page (sign-in, applications, build log, settings, members). */
+let cspViolations: string[] = [];
 
 before(async () => {
   ensureDashboardBuilt();
@@ -31,6 +33,7 @@ before(async () => {
   ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: bw.s.url });
   page = await ctx.newPage();
+  cspViolations = watchCsp(page);
   page.setDefaultTimeout(30_000);
 }, { timeout: LONG });
 
@@ -327,4 +330,9 @@ test('cancel a running build from its page', { timeout: LONG }, async (t) => {
   assert.equal(b.body.status, 'cancelled');
   assert.equal(b.body.image === null || b.body.imageDigest === null, true, 'no image from a cancelled build');
   await page.getByRole('button', { name: 'Rebuild' }).waitFor();
+});
+
+test('no page broke the Content-Security-Policy (no inline script or style, nothing from elsewhere)', (t) => {
+  if (!browser) return t.skip('chromium did not start');
+  assert.deepEqual(cspViolations, []);
 });

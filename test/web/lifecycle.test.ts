@@ -7,7 +7,7 @@ import { sha256Of } from '../../src/core/digest.ts';
 import { ADMIN } from '../support/server.ts';
 import { apiCall } from '../support/world.ts';
 import { credsOf, makeShopWorld, pushImage, recordDeployment, sleep, type Pushed, type ShopWorld } from '../lifecycle/support.ts';
-import { ensureDashboardBuilt, launchChromium, screenshot, signedInContext, signIn } from './support.ts';
+import { ensureDashboardBuilt, launchChromium, screenshot, signedInContext, signIn, watchCsp } from './support.ts';
 
 // Retention and storage in the dashboard, in a real browser against a real server (issue 6): an owner sets the
 // application's policy, a dry run lists exactly the images and bytes the API reports, Apply now moves them to the
@@ -21,6 +21,8 @@ let x: ShopWorld;
 let browser: Browser | null = null;
 let ctx: BrowserContext;
 let page: Page;
+/** Content-Security-Policy violations on the owner's pages (storage, retention, trash, usage). */
+let cspViolations: string[] = [];
 const web: Pushed[] = [];
 const api: Pushed[] = [];
 let going: Pushed[] = []; // what keep-last-2 removes: web main[1], main[2] (main[0] is deployed) and api[0]
@@ -55,6 +57,7 @@ before(async () => {
   if (!browser) return;
   ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await ctx.newPage();
+  cspViolations = watchCsp(page);
   page.setDefaultTimeout(20_000);
 }, { timeout: T });
 
@@ -326,4 +329,9 @@ test('an administrator starts a GC dry run and finds it in the history with what
   } finally {
     await actx.close();
   }
+});
+
+test('no page broke the Content-Security-Policy', (t) => {
+  if (!browser) return t.skip('chromium did not start');
+  assert.deepEqual(cspViolations, []);
 });

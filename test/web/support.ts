@@ -75,3 +75,21 @@ export async function signedInContext(browser: Browser, baseUrl: string, email: 
   await signIn(page, baseUrl, email, password);
   return { ctx, page };
 }
+
+/**
+ * Collects the page's Content-Security-Policy violations (the browser's console errors and `securitypolicyviolation`
+ * events, each as one line) into the returned array, for tests to assert it stays empty. Call before the first goto.
+ */
+export function watchCsp(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content[- ]Security[- ]Policy/i.test(m.text())) seen.push(`${page.url()}: ${m.text()}`);
+  });
+  void page.exposeFunction('__bgCspViolation', (line: string) => seen.push(`${page.url()}: ${line}`));
+  void page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      void (window as unknown as { __bgCspViolation(l: string): void }).__bgCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
+  return seen;
+}

@@ -3,18 +3,30 @@ import type { paths } from './schema';
 
 /**
  * The dashboard's one way to reach the server: an openapi-fetch client typed by `paths` (generated from
- * /api/v1/openapi.json, see web/scripts/api-types.ts). Every request carries the signed-in user's API token and says
- * it comes from the dashboard (builds it starts are recorded with the trigger "web").
+ * /api/v1/openapi.json, see web/scripts/api-types.ts). The session is an HttpOnly cookie the browser sends by itself
+ * (no script can read it, so no token is ever kept in this page or in its storage); every POST/PUT/PATCH/DELETE carries
+ * the session's CSRF token (X-CSRF-Token, from the sign-in or GET /api/v1/auth/session), and every request says it
+ * comes from the dashboard (builds it starts are recorded with the trigger "web").
  */
 
-const TOKEN_KEY = 'buildgrid.token';
+let csrfToken: string | null = null;
 
-/** The API token of the signed-in user, kept in localStorage. */
-export const tokenStore = {
-  get: (): string | null => localStorage.getItem(TOKEN_KEY),
-  set: (t: string) => localStorage.setItem(TOKEN_KEY, t),
-  clear: () => localStorage.removeItem(TOKEN_KEY),
-};
+/** Remembers the session's CSRF token (null: signed out). Kept in memory only. */
+export function setCsrfToken(t: string | null): void {
+  csrfToken = t;
+}
+
+/** Whether this page holds a session (a CSRF token from the server). */
+export const signedIn = (): boolean => csrfToken !== null;
+
+/** Older dashboards kept a 30-day API token in localStorage: revoke it on the server and forget it. */
+export function forgetStoredToken(): void {
+  const KEY = 'buildgrid.token';
+  const old = localStorage.getItem(KEY);
+  if (old === null) return;
+  localStorage.removeItem(KEY);
+  void fetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${old}` } }).catch(() => undefined);
+}
 
 /** An API failure: HTTP status (0 when the server could not be reached), the API's error code and its message. */
 export class ApiError extends Error {
@@ -24,20 +36,22 @@ export class ApiError extends Error {
 }
 
 let onUnauthorized: () => void = () => undefined;
-/** Called when a request with a token is refused as unauthorized (expired or revoked token). */
+/** Called when a request of a signed-in page is refused as unauthorized (the session expired or was revoked). */
 export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-/** Headers every request to the server carries. */
-export function authHeaders(): Record<string, string> {
-  const t = tokenStore.get();
-  return { 'X-BuildGrid-Client': 'web', ...(t ? { Authorization: `Bearer ${t}` } : {}) };
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Headers a request with `method` carries: the client's name, and for unsafe methods the CSRF token. */
+export function requestHeaders(method = 'GET'): Record<string, string> {
+  const unsafe = !SAFE.has(method.toUpperCase());
+  return { 'X-BuildGrid-Client': 'web', ...(unsafe && csrfToken ? { 'X-CSRF-Token': csrfToken } : {}) };
 }
 
 const auth: Middleware = {
   onRequest({ request }) {
-    for (const [k, v] of Object.entries(authHeaders())) request.headers.set(k, v);
+    for (const [k, v] of Object.entries(requestHeaders(request.method))) request.headers.set(k, v);
     return request;
   },
 };
@@ -50,7 +64,7 @@ export async function errorOf(res: Response, body?: unknown): Promise<ApiError> 
   let b = body;
   if (b === undefined) b = await res.json().catch(() => undefined);
   const e = (b as { error?: { code?: string; message?: string } } | undefined)?.error;
-  if (res.status === 401 && tokenStore.get()) onUnauthorized();
+  if (res.status === 401 && signedIn()) onUnauthorized();
   const fallback = res.status >= 500 ? 'The server had a problem; see its log.' : `${res.status} ${res.statusText}`;
   return new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? fallback);
 }

@@ -1,4 +1,4 @@
-import { authHeaders, errorOf } from './client';
+import { errorOf, requestHeaders } from './client';
 
 /** What a live stream reports. `onEvent` may call the stop function returned by `subscribe` (e.g. on `end`). */
 export interface SseHandlers {
@@ -10,7 +10,8 @@ export interface SseHandlers {
 }
 
 /**
- * Follows a Server-Sent Events endpoint of /api/v1 with fetch (EventSource cannot send the Authorization header).
+ * Follows a Server-Sent Events endpoint of /api/v1 with fetch (the session cookie goes along, as with EventSource; fetch
+ * also lets a refused request be told apart from a dropped one, so a revoked session stops retrying).
  * Reconnects with backoff and resumes with Last-Event-ID, so nothing is missed or repeated across drops.
  * Returns the function that stops following.
  */
@@ -52,7 +53,7 @@ export function subscribe(path: string, h: SseHandlers, opts: { lastEventId?: st
   const run = async () => {
     while (!stopped) {
       try {
-        const headers: Record<string, string> = { ...authHeaders(), Accept: 'text/event-stream' };
+        const headers: Record<string, string> = { ...requestHeaders('GET'), Accept: 'text/event-stream' };
         if (lastId) headers['Last-Event-ID'] = lastId;
         const res = await fetch(path, { headers, signal: ctrl.signal, cache: 'no-store' });
         if (!res.ok || !res.body) {

@@ -1,4 +1,4 @@
-import { ApiError, authHeaders, errorOf } from './client';
+import { ApiError, errorOf, requestHeaders } from './client';
 
 /**
  * Worker tokens (administrators only): the credentials of remote build workers (`buildgrid worker`). These routes
@@ -22,7 +22,7 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<T>
   try {
     res = await fetch(path, {
       method,
-      headers: { ...authHeaders(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      headers: { ...requestHeaders(method), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

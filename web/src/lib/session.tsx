@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { api, call, setUnauthorizedHandler, tokenStore } from '../api/client';
+import { api, ApiError, call, forgetStoredToken, setCsrfToken, setUnauthorizedHandler, signedIn } from '../api/client';
 import type { Account, Me, Role } from '../api/types';
 import { forgetCredentials } from './credentials';
 
@@ -34,20 +34,23 @@ async function loadSession(): Promise<{ me: Me; accounts: Account[] }> {
   return { me, accounts: [...accounts].sort((a, b) => a.namespace.localeCompare(b.namespace)) };
 }
 
-/** Loads the session for the stored token; renders `signedOut` without one (or when it stops working). */
+/** Loads the session of the browser's cookie; renders `signedOut` without one (or when it stops working). */
 export function SessionProvider(props: { children: ReactNode; signedOut: (onSignedIn: () => void) => ReactNode; loading: ReactNode; failed: (err: unknown, retry: () => void) => ReactNode }) {
   const [state, setState] = useState<{ me: Me; accounts: Account[] } | null>(null);
-  const [status, setStatus] = useState<'loading' | 'out' | 'in' | 'failed'>(tokenStore.get() ? 'loading' : 'out');
+  const [status, setStatus] = useState<'loading' | 'out' | 'in' | 'failed'>('loading');
   const [failure, setFailure] = useState<unknown>();
   const [chosen, setChosen] = useState<string | null>(() => localStorage.getItem(CURRENT_KEY));
 
   const refresh = useCallback(async () => {
     try {
+      if (!signedIn()) setCsrfToken((await call(api.GET('/api/v1/auth/session'))).csrfToken);
       setState(await loadSession());
       setStatus('in');
     } catch (err) {
-      if (!tokenStore.get()) setStatus('out');
-      else {
+      if (err instanceof ApiError && err.status === 401) {
+        setCsrfToken(null);
+        setStatus('out');
+      } else {
         setFailure(err);
         setStatus('failed');
       }
@@ -56,17 +59,18 @@ export function SessionProvider(props: { children: ReactNode; signedOut: (onSign
 
   useEffect(() => {
     setUnauthorizedHandler(() => {
-      tokenStore.clear();
+      setCsrfToken(null);
       forgetCredentials();
       setState(null);
       setStatus('out');
     });
-    if (tokenStore.get()) void refresh();
+    forgetStoredToken();
+    void refresh();
   }, [refresh]);
 
   const signOut = useCallback(async () => {
-    await api.POST('/api/v1/auth/logout').catch(() => undefined);
-    tokenStore.clear();
+    await api.POST('/api/v1/auth/logout').catch(() => undefined); // revokes the session and clears its cookie
+    setCsrfToken(null);
     forgetCredentials();
     setState(null);
     setStatus('out');

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { api, authHeaders, call, errorOf } from '../api/client';
+import { api, call, errorOf, requestHeaders } from '../api/client';
 import type { Build } from '../api/types';
 import { useSession } from '../lib/session';
 import { useLoad } from '../lib/useLoad';
@@ -103,9 +103,9 @@ function BuildFacts({ b, ns }: { b: Build; ns: string }) {
   );
 }
 
-/** Saves the raw log (the API needs the token, so a plain link would not do). */
+/** Saves the raw log as build-<id>.log (fetched first, so a refusal shows its message instead of a JSON file). */
 async function downloadLog(b: Build): Promise<void> {
-  const res = await fetch(`/api/v1/builds/${encodeURIComponent(b.id)}/log.txt`, { headers: authHeaders() });
+  const res = await fetch(`/api/v1/builds/${encodeURIComponent(b.id)}/log.txt`, { headers: requestHeaders('GET') });
   if (!res.ok) throw await errorOf(res);
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');

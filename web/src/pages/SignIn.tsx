@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { api, call, messageOf, tokenStore } from '../api/client';
+import { api, call, messageOf, setCsrfToken } from '../api/client';
 import { Field } from '../components/Form';
 
-/** Email + password → an API token kept in this browser. */
+/** Email + password → a session cookie (HttpOnly: the page never sees the token) and its CSRF token. */
 export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -14,8 +14,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await call(api.POST('/api/v1/auth/login', { body: { email: email.trim(), password } }));
-      tokenStore.set(r.token);
+      const r = await call(api.POST('/api/v1/auth/session', { body: { email: email.trim(), password } }));
+      setCsrfToken(r.csrfToken);
       onSignedIn();
     } catch (err) {
       setError(messageOf(err));
