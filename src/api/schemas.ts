@@ -154,14 +154,15 @@ export const NotificationEndpointSchema = z.object({
   id: z.string(), url: z.string(), events: z.array(z.string()), description: z.string().nullable(), createdBy: z.string(), createdAt: z.string(),
 });
 export const CreateNotificationBody = z.object({
-  url: z.string().min(1).max(2048).describe('any http(s) URL; reaching private networks is the operator\'s decision'),
+  url: z.string().min(1).max(2048).describe('an http(s) URL; private, loopback and link-local destinations are refused unless the operator allows them (allowPrivateNetworks)'),
   events: z.array(NotificationEventSchema).optional().describe('default: all of them'),
   secret: z.string().min(16).max(256).optional().describe('signing secret; generated when left out'),
   description: z.string().max(200).optional(),
 });
 export const CreatedNotificationEndpoint = NotificationEndpointSchema.extend({ secret: z.string().describe('signs X-BuildGrid-Signature-256; shown once') });
 export const NotificationAttemptSchema = z.object({
-  n: z.number(), startedAt: z.string(), durationMs: z.number(), statusCode: z.number().nullable(), error: z.string().nullable(), response: z.string().nullable(),
+  n: z.number(), startedAt: z.string(), durationMs: z.number(), statusCode: z.number().nullable(), error: z.string().nullable(),
+  headers: z.record(z.string(), z.string()).nullable().describe('the headers of the receiver\'s answer (its body is never stored)'),
 });
 export const NotificationDeliverySchema = z.object({
   id: z.string(), endpointId: z.string(), event: z.string(), eventId: z.number().nullable(), status: z.enum(['pending', 'succeeded', 'failed']),

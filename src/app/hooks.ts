@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import { destinationGuard } from './destinations.ts';
 import type { Metadata } from '../metadata/types.ts';
 import type { BuildsPart } from './builds.ts';
 import { sourceFor } from '../builds/source.ts';
@@ -34,8 +35,9 @@ export function createHooks(opts: { config: Config; metadata: Metadata; secretKe
       })),
     };
   };
+  const guard = destinationGuard(config);
   const dispatcher = createDispatcher({
-    metadata, events: builds.events, secretKey,
+    metadata, events: builds.events, secretKey, guard,
     maxAttempts: config.notificationMaxAttempts,
     backoffMs: config.notificationBackoffSeconds * 1000,
     maxBackoffMs: config.notificationBackoffMaxSeconds * 1000,
@@ -56,7 +58,7 @@ export function createHooks(opts: { config: Config; metadata: Metadata; secretKe
   return {
     receiver: createHookReceiver({ metadata, secretKey, deploy }),
     admin: createHookAdmin({ metadata, secretKey, publicUrl: config.publicUrl }),
-    notifications: createNotifications({ metadata, secretKey, maxAttempts: config.notificationMaxAttempts, onQueued: () => dispatcher.kick() }),
+    notifications: createNotifications({ metadata, secretKey, guard, maxAttempts: config.notificationMaxAttempts, onQueued: () => dispatcher.kick() }),
     maxBodyBytes: config.hookMaxBodyBytes,
     start() {
       dispatcher.start();

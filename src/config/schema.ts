@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/client-address.ts';
+import { parsePrivateNetworks } from '../core/netguard.ts';
 
 /**
  * The one configuration schema. Every key can come from the config file (JSON, camelCase keys) or from the environment
@@ -51,6 +52,19 @@ export const configSchema = z
       .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
       .transform((v) => v === true || v === 'true' || v === '1')
       .default(false),
+    /**
+     * Private destinations that notifications and git fetches may reach. false (default): loopback, RFC 1918, CGNAT,
+     * link-local (cloud metadata), ULA, multicast and this machine's own addresses are refused; true: everything
+     * (single-user setups); a list of CIDRs: those ranges only (environment: comma-separated or a JSON array).
+     */
+    allowPrivateNetworks: z.union([z.boolean(), z.string(), z.array(z.string())]).optional().transform((v, ctx): boolean | string[] => {
+      try {
+        return parsePrivateNetworks(v ?? false);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     /** Builds run at once in this process (default: one per CPU core); 0 = no in-process workers. */
     buildConcurrency: z.coerce.number().int().min(0).max(64).optional(),
     /** A build running longer than this fails. */

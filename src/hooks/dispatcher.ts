@@ -1,6 +1,9 @@
+import { AppError } from '../core/errors.ts';
+import type { NetGuard } from '../core/netguard.ts';
 import type { EventBus, LiveEvent } from '../events/bus.ts';
 import { NOTIFICATION_EVENTS, type Metadata, type NotificationDelivery } from '../metadata/types.ts';
 import { openEndpointSecret } from './secrets.ts';
+import { postNotification } from './send.ts';
 import { signBody } from './signature.ts';
 
 /**
@@ -14,7 +17,11 @@ import { signBody } from './signature.ts';
  *   X-BuildGrid-Event: build.succeeded                    (the event)
  *   X-BuildGrid-Delivery: <delivery id>                   (new for a redelivery)
  *   X-BuildGrid-Signature-256: sha256=<hex HMAC-SHA256 of the body under the endpoint's secret>
- * Redirects are not followed (a 3xx is a failed attempt).
+ * The receiver is on the internet and chosen by a tenant, so send.ts treats it as hostile: its address is checked
+ * against the operator's allowPrivateNetworks (refused: loopback, private, link-local, this machine) and pinned for
+ * the connection, redirects are not followed (a 3xx is a failed attempt whose Location is kept in the headers), one
+ * timeout covers the whole exchange, and the answer is kept as status and headers only (at most 4 KiB of its body are
+ * read, none stored).
  */
 
 export interface DispatcherOptions {
@@ -25,7 +32,10 @@ export interface DispatcherOptions {
   /** Delay before the second attempt; each later one doubles, up to maxBackoffMs. */
   backoffMs: number;
   maxBackoffMs: number;
+  /** Limit of one attempt: connecting, sending, and the receiver's whole answer. */
   timeoutMs: number;
+  /** Which destinations may be called (allowPrivateNetworks). */
+  guard: NetGuard;
   /** How often to look for due deliveries when nothing wakes the loop (other nodes' work, expired leases). */
   idleMs?: number;
   onError?: (err: unknown) => void;
@@ -86,28 +96,29 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
     const startedAt = new Date();
     let statusCode: number | null = null;
     let error: string | null = null;
-    let response: string | null = null;
+    let headers: Record<string, string> | null = null;
     try {
-      const res = await fetch(endpoint.url, {
-        method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(opts.timeoutMs), body: d.payload,
+      const answer = await postNotification({
+        url: endpoint.url, body: d.payload, timeoutMs: opts.timeoutMs, guard: opts.guard,
         headers: {
           'content-type': 'application/json', 'user-agent': 'BuildGrid-Notifications/1',
           'x-buildgrid-event': d.event, 'x-buildgrid-delivery': d.id,
           'x-buildgrid-signature-256': signBody(openEndpointSecret(opts.secretKey, endpoint), d.payload),
         },
       });
-      statusCode = res.status;
-      response = (await res.text().catch(() => '')).slice(0, 512) || null;
-      if (statusCode < 200 || statusCode > 299) error = `the receiver answered HTTP ${statusCode}`;
+      statusCode = answer.statusCode;
+      headers = answer.headers;
+      if (statusCode >= 300 && statusCode < 400) error = `the receiver answered HTTP ${statusCode}: redirects are not followed, give the final URL of the receiver`;
+      else if (statusCode < 200 || statusCode > 299) error = `the receiver answered HTTP ${statusCode}`;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      error = e.name === 'TimeoutError' ? `no answer within ${opts.timeoutMs} ms` : `${e.cause?.code ?? e.cause?.message ?? e.message}`;
+      const e = err as Error & { code?: string };
+      error = e instanceof AppError ? e.message : e.code ? `${e.code} (${e.message})` : e.message;
     }
     const n = d.attemptCount + 1;
     const next = error === null ? { status: 'succeeded' as const, nextAttemptAt: null }
       : n >= d.maxAttempts ? { status: 'failed' as const, nextAttemptAt: null }
         : { status: 'pending' as const, nextAttemptAt: new Date(Date.now() + backoffDelay(n, opts.backoffMs, opts.maxBackoffMs)).toISOString() };
-    await metadata.notifications.recordAttempt(d.id, { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), statusCode, error, response }, next);
+    await metadata.notifications.recordAttempt(d.id, { startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), statusCode, error, headers }, next);
   }
 
   async function loop(): Promise<void> {

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { AppError } from '../core/errors.ts';
+import { DestinationRefused, type NetGuard } from '../core/netguard.ts';
 import { newSecret, randomId } from '../core/ids.ts';
 import {
   NOTIFICATION_EVENTS, type Account, type Metadata, type NotificationDelivery, type NotificationEndpoint, type NotificationEvent,
@@ -7,8 +9,9 @@ import { NOTIFY_SECRET_PREFIX, sealEndpointSecret } from './secrets.ts';
 
 /**
  * Per-account notification endpoints: validation, secrets, the delivery log and redelivery. Any http(s) URL is
- * accepted, loopback and private addresses included: which networks BuildGrid may call is the operator's decision
- * (put an egress proxy or firewall in front when accounts are not trusted).
+ * accepted except one whose host is an address the operator's allowPrivateNetworks refuses (loopback, private,
+ * link-local, this machine): that is said at once. A host name is checked when each notification is sent (send.ts),
+ * since where a name points can change at any time.
  */
 
 export interface NewEndpoint { url: string; events?: string[]; secret?: string; description?: string }
@@ -24,8 +27,11 @@ export interface Notifications {
   redeliver(account: Account, deliveryId: string): Promise<NotificationDelivery>;
 }
 
-/** Throws INVALID unless `url` is an absolute http(s) URL. */
-export function checkEndpointUrl(url: string): string {
+/**
+ * Throws INVALID unless `url` is an absolute http(s) URL; with `guard`, throws DestinationRefused (INVALID) when its
+ * host is an address literal the guard refuses.
+ */
+export function checkEndpointUrl(url: string, guard?: NetGuard): string {
   let u: URL;
   try {
     u = new URL(url.trim());
@@ -34,6 +40,9 @@ export function checkEndpointUrl(url: string): string {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new AppError('INVALID', `notification URLs must be http:// or https://, not ${u.protocol}`);
   if (url.length > 2048) throw new AppError('INVALID', 'the URL is longer than 2048 characters');
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const why = guard && isIP(host) ? guard.refusal(host) : null;
+  if (why) throw new DestinationRefused(host, why);
   return u.toString();
 }
 
@@ -46,7 +55,7 @@ export function checkEvents(events: string[] | undefined): NotificationEvent[] {
   return [...new Set(events)] as NotificationEvent[];
 }
 
-export function createNotifications(opts: { metadata: Metadata; secretKey: Uint8Array; maxAttempts: number; onQueued: () => void }): Notifications {
+export function createNotifications(opts: { metadata: Metadata; secretKey: Uint8Array; guard: NetGuard; maxAttempts: number; onQueued: () => void }): Notifications {
   const { metadata } = opts;
   const endpointOf = async (account: Account, id: string) => {
     const e = await metadata.notifications.getEndpoint(id);
@@ -55,7 +64,7 @@ export function createNotifications(opts: { metadata: Metadata; secretKey: Uint8
   };
   return {
     async add(account, input, createdBy) {
-      const url = checkEndpointUrl(input.url);
+      const url = checkEndpointUrl(input.url, opts.guard);
       const events = checkEvents(input.events);
       if (input.secret !== undefined && (input.secret.length < 16 || input.secret.length > 256)) throw new AppError('INVALID', 'a signing secret must have 16 to 256 characters (or leave it out to have one generated)');
       const secret = input.secret ?? newSecret(NOTIFY_SECRET_PREFIX);

@@ -107,7 +107,7 @@ export function notificationsRepo(db: Kysely<Database>): NotificationsRepo {
       try {
         await db.insertInto('notification_attempts').values({
           delivery_id: id, n, started_at: attempt.startedAt, duration_ms: Math.round(attempt.durationMs),
-          status_code: attempt.statusCode, error: attempt.error?.slice(0, 1000) ?? null, response: attempt.response?.slice(0, 512) ?? null,
+          status_code: attempt.statusCode, error: attempt.error?.slice(0, 1000) ?? null, response: headersToColumn(attempt.headers),
         }).execute();
       } catch (err) {
         rethrowViolation(err, { unique: () => `attempt ${n} of delivery ${id} was recorded twice`, missing: ['NOT_FOUND', `delivery ${id} does not exist`] });
@@ -141,7 +141,7 @@ function toEndpoint(r: Selectable<NotificationEndpointsTable>): NotificationEndp
 function toAttempt(a: Selectable<NotificationAttemptsTable>): NotificationAttempt {
   return {
     n: Number(a.n), startedAt: a.started_at, durationMs: Number(a.duration_ms),
-    statusCode: a.status_code === null ? null : Number(a.status_code), error: a.error, response: a.response,
+    statusCode: a.status_code === null ? null : Number(a.status_code), error: a.error, headers: headersFromColumn(a.response),
   };
 }
 
@@ -153,4 +153,25 @@ function toDelivery(r: Selectable<NotificationDeliveriesTable>, attempts: Notifi
     nextAttemptAt: r.next_attempt_at, lastStatusCode: num(r.last_status_code), lastError: r.last_error,
     redeliveryOf: r.redelivery_of, createdAt: r.created_at, completedAt: r.completed_at, attempts,
   };
+}
+
+/**
+ * The `response` column holds the answer's headers as a JSON object. Rows written before it held the start of the
+ * answer's body: those read as null, so no stored body is ever shown again.
+ */
+function headersToColumn(headers: Record<string, string> | null): string | null {
+  if (!headers) return null;
+  const text = JSON.stringify(headers);
+  return text.length <= 4096 ? text : null;
+}
+
+function headersFromColumn(text: string | null): Record<string, string> | null {
+  if (!text?.startsWith('{')) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+    return Object.values(v).every((x) => typeof x === 'string') ? v as Record<string, string> : null;
+  } catch {
+    return null;
+  }
 }

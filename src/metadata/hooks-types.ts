@@ -105,8 +105,8 @@ export interface NotificationAttempt {
   /** HTTP status of the receiver's answer; null when there was none (connection refused, timeout). */
   statusCode: number | null;
   error: string | null;
-  /** The start of the receiver's answer (at most 512 characters). */
-  response: string | null;
+  /** The headers of the receiver's answer (lower-case names, at most ~2 KiB); null when there was none. Never its body. */
+  headers: Record<string, string> | null;
 }
 
 /** pending: waiting for its first or next attempt; succeeded: a 2xx answer; failed: attempts used up. */

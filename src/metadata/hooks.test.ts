@@ -107,14 +107,14 @@ test('notification queue: leases keep a delivery to one worker until they expire
   assert.equal(await m.notifications.nextDueAt(), lease);
   const later = new Date(Date.now() + 61_000).toISOString();
   assert.equal((await m.notifications.claimDue(later, new Date(Date.now() + 120_000).toISOString(), 10)).length, 1, 'the lease expired');
-  const r = await m.notifications.recordAttempt(d.id, { startedAt: now, durationMs: 3, statusCode: 502, error: 'HTTP 502', response: 'bad gateway' }, { status: 'pending', nextAttemptAt: now });
+  const r = await m.notifications.recordAttempt(d.id, { startedAt: now, durationMs: 3, statusCode: 502, error: 'HTTP 502', headers: { server: 'gw', 'content-type': 'text/plain' } }, { status: 'pending', nextAttemptAt: now });
   assert.equal(r!.attemptCount, 1);
-  assert.deepEqual(r!.attempts.map((a) => [a.n, a.statusCode]), [[1, 502]]);
-  const done = await m.notifications.recordAttempt(d.id, { startedAt: now, durationMs: 3, statusCode: 200, error: null, response: null }, { status: 'succeeded', nextAttemptAt: null });
+  assert.deepEqual(r!.attempts.map((a) => [a.n, a.statusCode, a.headers]), [[1, 502, { server: 'gw', 'content-type': 'text/plain' }]]);
+  const done = await m.notifications.recordAttempt(d.id, { startedAt: now, durationMs: 3, statusCode: 200, error: null, headers: null }, { status: 'succeeded', nextAttemptAt: null });
   assert.equal(done!.status, 'succeeded');
   assert.ok(done!.completedAt);
   assert.equal(done!.nextAttemptAt, null);
-  assert.equal(await m.notifications.recordAttempt('gone', { startedAt: now, durationMs: 1, statusCode: 200, error: null, response: null }, { status: 'succeeded', nextAttemptAt: null }), null);
+  assert.equal(await m.notifications.recordAttempt('gone', { startedAt: now, durationMs: 1, statusCode: 200, error: null, headers: null }, { status: 'succeeded', nextAttemptAt: null }), null);
 
   for (const [call, index] of [[() => m.notifications.claimDue(now, lease, 10), 'notification_deliveries_due'], [() => m.notifications.nextDueAt(), 'notification_deliveries_due']] as const) {
     seen.length = 0;

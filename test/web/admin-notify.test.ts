@@ -25,7 +25,8 @@ let built: Pushed;
 
 before(async () => {
   ensureDashboardBuilt();
-  x = await makeShopWorld({ notificationMaxAttempts: 2, notificationBackoffSeconds: 0.2, notificationBackoffMaxSeconds: 0.5, notificationTimeoutSeconds: 5 });
+  // The receiver is on loopback, which notifications refuse by default: this server allows it explicitly.
+  x = await makeShopWorld({ allowPrivateNetworks: ['127.0.0.0/8'], notificationMaxAttempts: 2, notificationBackoffSeconds: 0.2, notificationBackoffMaxSeconds: 0.5, notificationTimeoutSeconds: 5 });
   built = await pushImage(x, 'web', { branch: 'main' });
   receiver = await startReceiver(() => answer);
   browser = await launchChromium();

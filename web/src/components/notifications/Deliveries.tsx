@@ -75,7 +75,7 @@ function Details({ d }: { d: NotificationDelivery }) {
       {d.attempts.length === 0 ? <p className="muted">Not tried yet.</p> : (
         <ol aria-label="Attempts">
           {d.attempts.map((a: NotificationAttempt) => (
-            <li key={a.n}><RelTime iso={a.startedAt} /> · {outcome(a)} · {duration(a.durationMs)}{a.response && <> · answered <code>{a.response.slice(0, 200)}</code></>}</li>
+            <li key={a.n}><RelTime iso={a.startedAt} /> · {outcome(a)} · {duration(a.durationMs)}</li>
           ))}
         </ol>
       )}
