@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { openMetadata, withReadCache, type Metadata } from '../metadata/index.ts';
 import {
   createAuthCache, createLoginLimiter, createPeople, createRegistryAuthenticator, createAccessRules,
-  createRegistryTokens, grantedAccess, parseScope, createJobTokens, type People,
+  createRegistryTokens, grantedAccess, parseScope, createJobTokens, reservedNamespaces, type People,
 } from '../auth/index.ts';
 import { clientAddress, trustedProxies } from '../core/client-address.ts';
 import { createRegistryHandler } from '../registry/server.ts';
@@ -55,7 +55,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const blobs = storage.blobs;
   const cache = createAuthCache();
   const limiter = createLoginLimiter({ maxFailuresPerMinute: config.loginFailuresPerMinute });
-  const people = createPeople({ metadata, secretKey, cache, limiter });
+  const people = createPeople({ metadata, secretKey, cache, limiter, reservedNamespaces: reservedNamespaces(config.baseNamespaces, config.reservedNamespaces) });
   const rules = createAccessRules({ metadata, cache });
   const jobTokens = createJobTokens({ secretKey });
   const authenticator = createRegistryAuthenticator({ metadata, limiter, cache, jobTokens });

@@ -7,7 +7,7 @@ export { hashPassword, verifyPassword } from './passwords.ts';
 export { decryptSecret, encryptSecret, generateSecretKey, parseSecretKey } from './secretbox.ts';
 export { createLoginLimiter, limitKey, retryAfterHeader, type LoginLimiter, type LoginLimiterOptions } from './ratelimit.ts';
 export { createPeople, registryUsernameFor, type People, type PeopleOptions, type RegistryCredentials, type Users } from './people.ts';
-export { isNamespace, type Accounts } from './accounts.ts';
+export { isNamespace, reservedNamespaces, type Accounts, type ReservedNamespaces } from './accounts.ts';
 export { PULL_TOKEN_PREFIX, type NewPullToken, type PullTokens } from './pull-tokens.ts';
 export { API_TOKEN_PREFIX } from './api-tokens.ts';
 export {

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { isAppError, type ErrorCode } from '../core/errors.ts';
+import { reservedNamespaces } from './accounts.ts';
+import { createPeople } from './people.ts';
 import { authFixture } from './testing/fixture.ts';
 
 const code = (c: ErrorCode) => (e: unknown) => isAppError(e, c);
@@ -91,9 +94,41 @@ test('memberships validate the role, the account and the user', async () => {
   await assert.rejects(people.setMembership({ accountId: a.id, userId: u.id, role: 'god' }), code('INVALID'));
   await assert.rejects(people.setMembership({ accountId: 'nope', userId: u.id, role: 'viewer' }), code('NOT_FOUND'));
   await assert.rejects(people.setMembership({ accountId: a.id, userId: 'nope', role: 'viewer' }), code('NOT_FOUND'));
+  await assert.rejects(people.removeMembership(a.id, u.id), code('CONFLICT'), 'the last owner stays');
+  await assert.rejects(people.setMembership({ accountId: a.id, userId: u.id, role: 'developer' }), code('CONFLICT'));
+  const v = await people.createUser({ email: 'b@example.com', password: 'password1' });
+  await people.setMembership({ accountId: a.id, userId: v.id, role: 'owner' });
   await people.removeMembership(a.id, u.id);
   assert.equal(await metadata.memberships.get(a.id, u.id), null);
   await assert.rejects(people.removeMembership(a.id, u.id), code('NOT_FOUND'));
+});
+
+test('two owners demoting each other at once: neither change stays, the account keeps its owners', async () => {
+  const { people, metadata } = authFixture();
+  const a = await people.createAccount('acme');
+  const [u, v] = await Promise.all(['u@example.com', 'v@example.com'].map((email) => people.createUser({ email, password: 'password1' })));
+  for (const x of [u!, v!]) await people.setMembership({ accountId: a.id, userId: x.id, role: 'owner' });
+  const results = await Promise.allSettled([
+    people.setMembership({ accountId: a.id, userId: u!.id, role: 'viewer' }),
+    people.removeMembership(a.id, v!.id),
+  ]);
+  const owners = (await metadata.memberships.listForAccount(a.id)).filter((m) => m.role === 'owner');
+  assert.ok(owners.length >= 1, `owners left: ${owners.length}; results: ${results.map((r) => r.status).join(', ')}`);
+  for (const r of results) if (r.status === 'rejected') assert.ok(isAppError(r.reason, 'CONFLICT'), String(r.reason));
+});
+
+test('reserved namespaces: built-in and configured ones for nobody, base namespaces for administrators only', async () => {
+  const { metadata, clock } = authFixture();
+  const people = createPeople({ metadata, secretKey: randomBytes(32), now: clock.now, reservedNamespaces: reservedNamespaces(['base'], ['corp']) });
+  for (const ns of ['admin', 'v2', 'mirror', 'corp']) {
+    await assert.rejects(people.createAccount('Team', ns), (e) => isAppError(e, 'INVALID') && new RegExp(`"${ns}" is reserved`).test((e as Error).message));
+    await assert.rejects(people.createAccount('Team', ns, { byAdmin: true }), code('INVALID'));
+  }
+  for (const ns of ['library', 'base']) {
+    await assert.rejects(people.createAccount(ns.toUpperCase()), (e) => isAppError(e, 'DENIED') && /only an administrator.*another namespace/.test((e as Error).message));
+    assert.equal((await people.createAccount(ns, undefined, { byAdmin: true })).namespace, ns);
+  }
+  assert.equal((await people.createAccount('Library Fans')).namespace, 'library-fans');
 });
 
 test('pull tokens: username, password shown once, validation, list and revoke', async () => {

@@ -4,7 +4,7 @@ import { AppError, isAppError } from '../core/errors.ts';
 import { hashSecret, newSecret } from '../core/ids.ts';
 import { slugify } from '../core/reference.ts';
 import type { ApiToken, Metadata, User } from '../metadata/types.ts';
-import { createAccounts, type Accounts } from './accounts.ts';
+import { createAccounts, type Accounts, type ReservedNamespaces } from './accounts.ts';
 import { findApiToken, issueApiToken } from './api-tokens.ts';
 import { createAuthCache, type AuthCache } from './cache.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
@@ -49,6 +49,8 @@ export interface PeopleOptions {
   cache?: AuthCache;
   /** Failed-login limiter for `login` (keys per client address and email; the registry's share the object, not the keys). */
   limiter?: LoginLimiter;
+  /** Namespaces accounts may not take (reservedNamespaces() in accounts.ts); default: the built-in list and `library`. */
+  reservedNamespaces?: ReservedNamespaces;
   /** Lifetime of API tokens issued by `login`, seconds; null = no expiry. Default 30 days. */
   apiTokenTtlSeconds?: number | null;
   now?: () => number;
@@ -174,7 +176,7 @@ export function createPeople(opts: PeopleOptions): People {
 
   return {
     ...users,
-    ...createAccounts({ metadata, cache }),
+    ...createAccounts({ metadata, cache, reserved: opts.reservedNamespaces }),
     ...createPullTokens({ metadata, cache, now }),
   };
 }

@@ -4,6 +4,7 @@ import type { EventBus } from '../events/bus.ts';
 import type { GitFetcher } from './types.ts';
 import { sourceFor } from './source.ts';
 import { buildView } from './views.ts';
+import { checkBranchName } from './branches.ts';
 
 /** Who or what asked for work. */
 export interface Cause { trigger: Trigger; triggeredBy: string }
@@ -13,7 +14,8 @@ export interface Deployer {
   /**
    * Builds every service (or the named ones) at the head of its branch (or `branch` for all). A commit that already
    * has an image is not built again unless `force`; a build already queued or running for it is reused. Resolves to
-   * the deployment and the build behind each service. Throws NOT_FOUND for an unknown service name or branch.
+   * the deployment and the build behind each service. Throws NOT_FOUND for an unknown service name or branch,
+   * INVALID for a `branch` that breaks git's branch-name rules (before anything is fetched).
    * `commit` (a webhook's or the poller's) builds exactly that commit for the selected services instead of
    * resolving their branch heads.
    */
@@ -56,6 +58,7 @@ export function createDeployer(opts: {
 
   const self: Deployer = {
     async deploy(input) {
+      if (input.branch !== undefined) checkBranchName(input.branch);
       const all = await metadata.services.list(input.app.id);
       if (all.length === 0) throw new AppError('INVALID', `application ${input.app.name} has no services yet: add one with \`buildgrid services add\``);
       const wanted = input.services?.length ? input.services : null;

@@ -79,6 +79,11 @@ export const configSchema = z
     dockerHost: z.string().optional(),
     /** Namespaces every build may pull base images from (FROM), comma-separated in the environment. */
     baseNamespaces: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))]).default(['library']),
+    /**
+     * More namespaces no account may take (comma-separated in the environment), added to the built-in list (`mirror`,
+     * `admin`, `api`, `v2`, …) and to baseNamespaces (which only an administrator may create).
+     */
+    reservedNamespaces: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))]).default([]),
     /** Largest stored build log, bytes; later output is replaced by a truncation mark. */
     logMaxBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
     /** Largest webhook body accepted, bytes (larger requests get 413 and start nothing). */

@@ -162,7 +162,9 @@ async function evaluate(deps: RetentionDeps, account: Account, app: Application,
   const repos = new Map<string, Repository>();
   for (const s of await md.services.list(app.id)) {
     const r = await md.repositories.get(s.repository);
-    if (r) repos.set(r.id, r);
+    // A repository older than its service was not made by it (an import, or a name clash stored before services were
+    // refused a repository that exists): never the service's to prune.
+    if (r && r.createdAt >= s.createdAt) repos.set(r.id, r);
   }
   if (!policy?.enabled || repos.size === 0) return { account, app, policy, evaluatedAt, seenDeployments: [], repos, manifests: [], decisions: [] };
 

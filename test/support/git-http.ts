@@ -13,11 +13,11 @@ import { timingSafeEqual } from 'node:crypto';
 const BACKEND = '/usr/lib/git-core/git-http-backend';
 
 export interface GitHttpServer {
-  /** http://127.0.0.1:<port>/<repoName> */
+  /** http://<host>:<port>/<repoName> */
   url(repoName: string): string;
   port: number;
-  /** One entry per request: method, path and query, request Content-Encoding, response status. */
-  requests: Array<{ method: string; path: string; encoding?: string; status: number }>;
+  /** One entry per request: method, path and query, request Content-Encoding and Authorization, response status. */
+  requests: Array<{ method: string; path: string; encoding?: string; authorization?: string; status: number }>;
   /** Bytes of response bodies sent so far (packs included). */
   bytesSent(): number;
   stop(): Promise<void>;
@@ -26,6 +26,8 @@ export interface GitHttpServer {
 /** Starts the server; `requireToken` makes every request need `Authorization: Basic base64(username:token)`. */
 export async function startGitHttpServer(opts: {
   root: string; requireToken?: { username: string; token: string }; protocolV0?: boolean;
+  /** Address to listen on (default 127.0.0.1; any 127.x.y.z works on Linux). */
+  host?: string;
 }): Promise<GitHttpServer> {
   const children = new Set<ChildProcess>();
   const requests: GitHttpServer['requests'] = [];
@@ -33,7 +35,7 @@ export async function startGitHttpServer(opts: {
   const expected = opts.requireToken ? Buffer.from(`Basic ${Buffer.from(`${opts.requireToken.username}:${opts.requireToken.token}`).toString('base64')}`) : null;
 
   const server = createServer((req, res) => {
-    const entry = { method: req.method ?? 'GET', path: req.url ?? '/', encoding: req.headers['content-encoding'], status: 0 };
+    const entry = { method: req.method ?? 'GET', path: req.url ?? '/', encoding: req.headers['content-encoding'], authorization: req.headers.authorization, status: 0 };
     requests.push(entry);
     res.on('finish', () => { entry.status = res.statusCode; });
     if (expected) {
@@ -46,13 +48,14 @@ export async function startGitHttpServer(opts: {
     runCgi(req, res, opts, children, (n) => { sent += n; });
   });
   const sockets = trackSockets(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as { port: number }).port;
   return {
     port,
     requests,
     bytesSent: () => sent,
-    url: (repoName) => `http://127.0.0.1:${port}/${repoName}`,
+    url: (repoName) => `http://${host}:${port}/${repoName}`,
     stop: () => stopServer(server, sockets, children),
   };
 }

@@ -27,7 +27,7 @@ export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
 
   app.post('/accounts', { schema: { body: CreateAccountBody, response: { 201: Account } } }, async (req, reply) => {
     const user = requireUser(req);
-    const a = await people.createAccount(req.body.name, req.body.namespace);
+    const a = await people.createAccount(req.body.name, req.body.namespace, { byAdmin: user.isAdmin });
     await people.setMembership({ accountId: a.id, userId: user.id, role: 'owner' });
     return reply.status(201).send({ ...a, role: 'owner' as const });
   });
