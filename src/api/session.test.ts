@@ -66,7 +66,8 @@ test('a cross-site form POST with the session cookie but without the CSRF token 
   assert.equal(forged.status, 403);
   assert.match(((await forged.json()) as any).error.message, /cross-site request refused/);
   // The same without an Origin (a client that hides it), from the server's own origin, or with a wrong token.
-  for (const headers of [{}, { origin: s.url }, { origin: s.url, 'x-csrf-token': `${r.csrf.slice(0, -2)}xx` }]) {
+  const attempts: Array<Record<string, string>> = [{}, { origin: s.url }, { origin: s.url, 'x-csrf-token': `${r.csrf.slice(0, -2)}xx` }];
+  for (const headers of attempts) {
     const res = await post('/credentials/rotate', { cookie: r.cookie, ...headers });
     assert.equal(res.status, 403, JSON.stringify(headers));
     assert.match(((await res.json()) as any).error.message, /CSRF token/);

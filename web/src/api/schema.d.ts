@@ -1412,7 +1412,7 @@ export interface paths {
                         events?: ("build.queued" | "build.started" | "build.succeeded" | "build.failed" | "deployment.succeeded" | "deployment.failed")[];
                         /** @description signing secret; generated when left out */
                         secret?: string;
-                        /** @description any http(s) URL; reaching private networks is the operator's decision */
+                        /** @description an http(s) URL; private, loopback and link-local destinations are refused unless the operator allows them (allowPrivateNetworks) */
                         url: string;
                     };
                 };
@@ -1512,8 +1512,11 @@ export interface paths {
                             attempts: {
                                 durationMs: number;
                                 error: string | null;
+                                /** @description the headers of the receiver's answer (its body is never stored) */
+                                headers: {
+                                    [key: string]: string;
+                                } | null;
                                 n: number;
-                                response: string | null;
                                 startedAt: string;
                                 statusCode: number | null;
                             }[];
@@ -1577,8 +1580,11 @@ export interface paths {
                             attempts: {
                                 durationMs: number;
                                 error: string | null;
+                                /** @description the headers of the receiver's answer (its body is never stored) */
+                                headers: {
+                                    [key: string]: string;
+                                } | null;
                                 n: number;
-                                response: string | null;
                                 startedAt: string;
                                 statusCode: number | null;
                             }[];
