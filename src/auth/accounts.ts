@@ -96,6 +96,7 @@ export function createAccounts(opts: { metadata: Metadata; cache: AuthCache; res
       if (name.length === 0 || name.length > MAX_NAME) {
         throw new AppError('INVALID', `an account name must be 1 to ${MAX_NAME} characters`);
       }
+      if (/\p{Cc}/u.test(name)) throw new AppError('INVALID', 'an account name must not contain control characters (line breaks, tabs, …)');
       const namespace = explicitNamespace === undefined ? slugify(name) : explicitNamespace.trim();
       if (!isNamespace(namespace)) {
         throw new AppError(

@@ -166,6 +166,8 @@ describe('git branch names', () => {
       const r = await apiCall(s, w.acmeOwner.token, 'POST', '/accounts/acme/apps', { name });
       assert.equal(r.status, 400, `${JSON.stringify(name)}: ${JSON.stringify(r.body)}`);
     }
+    const account = await apiCall(s, w.globexDev.token, 'POST', '/accounts', { name: 'Evil\nCorp' });
+    assert.equal(account.status, 400, JSON.stringify(account.body));
   });
 });
 
