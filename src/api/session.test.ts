@@ -56,6 +56,7 @@ test('sign-in sets an HttpOnly, SameSite=Strict session cookie and answers no to
   assert.equal(((await me.json()) as any).email, w.acmeOwner.email);
   const again = await fetch(`${s.url}/api/v1/auth/session`, { headers: { cookie: r.cookie } });
   assert.equal(((await again.json()) as any).csrfToken, r.csrf, 'the page gets the same CSRF token after a reload');
+  assert.equal(again.headers.get('cache-control'), 'no-store', 'no cache keeps a session answer');
 });
 
 test('a cross-site form POST with the session cookie but without the CSRF token is refused', async () => {
