@@ -78,7 +78,7 @@ export function checkName(raw: string, what: 'application' | 'service'): string 
 /** Scheme, host and port of a git URL (`ssh://github.com:22`): where its credentials are sent. Null for file://. */
 export function gitOrigin(git: ParsedGitUrl): string | null {
   if (git.host === null) return null;
-  const port = git.url.includes('://') ? new URL(git.url).port : '';
+  const port = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(git.url) ? new URL(git.url).port : ''; // scp-like host:path has none
   const scheme = git.kind === 'ssh' ? 'ssh' : git.kind;
   return `${scheme}://${git.host.toLowerCase()}:${port || ({ https: '443', http: '80', ssh: '22' } as Record<string, string>)[scheme]}`;
 }
