@@ -90,8 +90,8 @@ test('two nodes and two workers: deploy on A, follow on B, lose A and a worker, 
 
   const wt = await call(portB, admin, 'POST', '/admin/worker-tokens', { name: 'test-workers' });
   for (const n of [1, 2]) {
-    workers.push(spawnBuildgrid(['worker', '--server', `http://${host}`, '--token', wt.token, '--concurrency', '1', '--work-dir', join(tmp, `worker${n}`), '--allow-local-git'],
-      { ...process.env, BUILDGRID_LOG_LEVEL: 'warn' }));
+    workers.push(spawnBuildgrid(['worker', '--server', `http://${host}`, '--concurrency', '1', '--work-dir', join(tmp, `worker${n}`), '--allow-local-git'],
+      { ...process.env, BUILDGRID_LOG_LEVEL: 'warn', BUILDGRID_WORKER_TOKEN: wt.token }));
   }
 
   await call(portA, admin, 'POST', '/accounts/acme/apps', { name: 'shop' });
