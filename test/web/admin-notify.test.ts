@@ -188,7 +188,7 @@ test('an administrator creates a worker token, a worker can use it, and after Re
     const token = (await shown.getAttribute('data-value')) ?? '';
     assert.match(token, /^bgw_/);
     const command = await page.getByRole('figure').filter({ hasText: 'Run on the build host' }).locator('pre').innerText();
-    assert.equal(command, `buildgrid worker --server ${x.s.url} --token ${token}`);
+    assert.equal(command, `BUILDGRID_WORKER_TOKEN=${token} buildgrid worker --server ${x.s.url}`);
     assert.equal(await page.getByRole('button', { name: 'Copy worker token' }).getAttribute('data-copy'), token);
     await screenshot(page, 'admin-workers', { fullPage: true });
 

@@ -104,7 +104,7 @@ function CreateToken({ onCreated }: { onCreated: (c: CreatedWorkerToken) => void
 }
 
 function CreatedToken({ c, onDone }: { c: CreatedWorkerToken; onDone: () => void }) {
-  const command = `buildgrid worker --server ${window.location.origin} --token ${c.token}`;
+  const command = `BUILDGRID_WORKER_TOKEN=${c.token} buildgrid worker --server ${window.location.origin}`;
   return (
     <div className="subcard created" role="status" aria-label="Worker token created">
       <h3>Worker token {c.workerToken.name} created</h3>
