@@ -21,7 +21,7 @@ export interface HooksDeps { receiver: HookReceiver; admin: HookAdmin; notificat
 export interface WorkerApiDeps {
   tokens: WorkerTokens;
   backend: BuildBackend;
-  settings: { registry: { host: string; insecure: boolean }; heartbeatMs: number; buildTimeoutMs: number };
+  settings: { registry: { host: string; insecure: boolean }; heartbeatMs: number; buildTimeoutMs: number; allowPrivateNetworks: boolean | string[] };
 }
 
 /** What the REST API needs from the composition root. */

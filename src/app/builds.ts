@@ -11,6 +11,7 @@ import { createCatalog, type Catalog } from '../builds/catalog.ts';
 import { createDeployer, type Deployer } from '../builds/deploy.ts';
 import { createScheduler, type Scheduler } from '../builds/scheduler.ts';
 import { createGitFetcher } from '../builds/git/fetcher.ts';
+import { destinationGuard } from './destinations.ts';
 import { createBuildahEngine } from '../builds/engines/buildah.ts';
 import { createDockerEngine } from '../builds/engines/docker.ts';
 import type { SandboxPolicy } from '../builds/engines/sandbox.ts';
@@ -59,7 +60,7 @@ export async function createBuilds(opts: {
   const { config, metadata, secretKey, log } = opts;
   const logs = opts.logs ?? createFsLogStore({ root: join(opts.dataDir, 'storage'), maxBytes: config.logMaxBytes });
   const events = createEventBus({ metadata, logs, transport: await fanoutFor(config), onListenerError: (err) => log.warn({ err }, 'event listener failed') });
-  const git = createGitFetcher({ cacheDir: join(opts.dataDir, 'git'), allowLocal: config.allowLocalGit });
+  const git = createGitFetcher({ cacheDir: join(opts.dataDir, 'git'), allowLocal: config.allowLocalGit, guard: destinationGuard(config) });
   const catalog = createCatalog({ metadata, secretKey, allowLocalGit: config.allowLocalGit });
   let scheduler: Scheduler | null = null;
   let unsubscribe: (() => void) | undefined;

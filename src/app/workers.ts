@@ -14,6 +14,7 @@ export function workerApi(opts: { config: Config; metadata: Metadata; builds: Bu
       registry: { host: opts.registryHost, insecure: config.publicUrl.startsWith('http://') },
       heartbeatMs: config.buildHeartbeatSeconds * 1000,
       buildTimeoutMs: config.buildTimeoutMinutes * 60_000,
+      allowPrivateNetworks: config.allowPrivateNetworks,
     },
   };
 }

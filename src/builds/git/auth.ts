@@ -31,13 +31,16 @@ export interface AuthPaths {
   knownHosts: string;
   /** The ssh program; tests substitute a fake. */
   sshProgram: string;
+  /** ssh connects to an address: record and check the host key under this name instead (pin.ts). */
+  hostKeyAlias?: string;
 }
 
 /** Prepares credentials for `src` reached over `kind`. Throws AppError INVALID when the credential does not fit the URL (a token with ssh, a key with https). */
 export async function prepareAuth(src: GitSource, kind: GitUrlKind, paths: AuthPaths): Promise<PreparedAuth> {
   const auth = src.auth;
   const sshBase = [paths.sshProgram, '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentityAgent=none',
-    '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'ConnectTimeout=30'];
+    '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'ConnectTimeout=30',
+    ...(paths.hostKeyAlias ? ['-o', `HostKeyAlias=${paths.hostKeyAlias}`, '-o', 'CheckHostIP=no'] : [])];
   const none = async () => {};
   if (auth.kind === 'token') {
     if (kind === 'ssh') throw new AppError('INVALID', 'a git token works only with https:// URLs: use the https URL of the repository, or a deploy key for ssh');

@@ -7,12 +7,13 @@ import { GitError, isAbortError } from './exec.ts';
  * whatever matches none of them keeps git's last lines verbatim.
  */
 
-export type GitFailure = 'auth' | 'hostkey' | 'no-repo' | 'unreachable' | 'other';
+export type GitFailure = 'auth' | 'hostkey' | 'no-repo' | 'redirect' | 'unreachable' | 'other';
 
 const PATTERNS: Array<[Exclude<GitFailure, 'other'>, RegExp]> = [
   ['hostkey', /host key verification failed|remote host identification has changed/i],
   ['auth', /authentication failed|returned error: 40[13]|http 40[13]|could not read (?:username|password)|terminal prompts disabled|permission denied \(|invalid username or password|access denied|http basic: access denied/i],
   ['no-repo', /repository (?:'[^']*' )?not found|does not appear to be a git repository|returned error: 404|could not be found|no such repository/i],
+  ['redirect', /returned error: 30[12378]\b/i],
   ['unreachable', /could not resolve host|connection refused|failed to connect|connection timed out|timed out|network is unreachable|no route to host|connection reset|connection closed|could not read from remote repository|ssl|certificate|operation too slow|empty reply from server|unable to access/i],
 ];
 
@@ -41,6 +42,8 @@ export function toAppError(err: unknown, ctx: { url: string; action: string; ref
       return new AppError('INVALID', `the SSH host key of ${ctx.url} does not match the one recorded earlier: if the host really changed its key, an administrator must remove its line from known_hosts in the git cache directory${said}`, detail);
     case 'no-repo':
       return new AppError('NOT_FOUND', `no git repository at ${ctx.url} (or the credentials cannot see it): check the URL${said}`, detail);
+    case 'redirect':
+      return new AppError('INVALID', `the git host of ${ctx.url} answered with a redirect, and redirects are not followed (one could lead into a private network): use the URL it redirects to${said}`, detail);
     case 'unreachable':
       return new AppError('INVALID', `could not reach the git host of ${ctx.url}: check the URL and that the host is up${said}`, detail);
     default:

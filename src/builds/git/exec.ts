@@ -30,6 +30,8 @@ export interface RunGitOptions {
   cwd?: string;
   /** Extra environment (GIT_INDEX_FILE, GIT_SSH_COMMAND…), added over the hardened base. */
   env?: Record<string, string>;
+  /** Non-secret config for this run, passed with -c after the hardened base (e.g. the pinned destination). */
+  config?: Record<string, string>;
   /** Config passed through the environment so it never shows in `ps`; its values are redacted. */
   secretConfig?: Record<string, string>;
   /** More strings to redact from output and errors. */
@@ -74,7 +76,8 @@ export function runGit(args: readonly string[], opts: RunGitOptions): Promise<Gi
   const label = `git ${subcommand(args)}`.trim();
   return new Promise<GitOutput>((resolve, reject) => {
     if (opts.signal?.aborted) return reject(abortError(label));
-    const child = spawn('git', [...baseConfig(opts.allowLocal), ...args], {
+    const extra = Object.entries(opts.config ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+    const child = spawn('git', [...baseConfig(opts.allowLocal), ...extra, ...args], {
       cwd: opts.cwd ?? opts.home,
       env: gitEnv(opts),
       detached: true,

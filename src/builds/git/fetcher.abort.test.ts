@@ -8,7 +8,11 @@ import type { GitSource } from '../types.ts';
 import { makeGitRepo } from '../../../test/support/git-repos.ts';
 import { startHangingServer } from '../../../test/support/git-http.ts';
 import { processesMentioning, waitForNoProcesses } from '../../../test/support/git-procs.ts';
+import { createNetGuard } from '../../core/netguard.ts';
 import { createGitFetcher } from './fetcher.ts';
+
+// The git servers here are on loopback, which fetches refuse by default (fetcher.guard.test.ts): allowed explicitly.
+const LOOPBACK = createNetGuard({ allow: ['127.0.0.0/8'] });
 
 let root: string;
 let hang: Awaited<ReturnType<typeof startHangingServer>>;
@@ -48,12 +52,12 @@ async function abortsQuickly(run: (signal: AbortSignal) => Promise<unknown>): Pr
 }
 
 test('aborting resolveBranch against a server that never answers kills git at once', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, guard: LOOPBACK });
   await abortsQuickly((signal) => f.resolveBranch(src('slow-branch'), 'main', { signal }));
 });
 
 test('aborting a checkout kills git, releases the mirror lock and leaves the mirror usable', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: true });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: true, guard: LOOPBACK });
   await abortsQuickly((signal) => f.checkout(src('slow-checkout', { kind: 'none' }, 'shared'), 'c'.repeat(40), join(root, 'out1'), { signal }));
   // Same mirror (cacheKey), a working repository: neither the lock nor a stale git lock file gets in the way.
   const repo = await makeGitRepo(join(root, 'repo'), { 'a.txt': 'a\n' });
@@ -63,14 +67,14 @@ test('aborting a checkout kills git, releases the mirror lock and leaves the mir
 });
 
 test('an already aborted signal rejects before git starts', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, guard: LOOPBACK });
   const before = hang.connections();
   await assert.rejects(f.resolveBranch(src('never'), 'main', { signal: AbortSignal.abort() }), { name: 'AbortError' });
   assert.equal(hang.connections(), before);
 });
 
 test('a timeout is INVALID naming the host, and kills git too', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, lsRemoteTimeoutMs: 300 });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, guard: LOOPBACK, lsRemoteTimeoutMs: 300 });
   await assert.rejects(f.resolveBranch(src('timeout'), 'main', {}), (err: unknown) => {
     assert.ok(isAppError(err, 'INVALID'), String(err));
     assert.match(err.message, /timed out.*http:\/\/127\.0\.0\.1:\d+\/timeout/);
@@ -81,7 +85,7 @@ test('a timeout is INVALID naming the host, and kills git too', async () => {
 
 test('the token is sent as a Basic header and never appears in any process arguments', async () => {
   const token = 'tok-ARGV-CHECK-42';
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, guard: LOOPBACK });
   const ac = new AbortController();
   const seen = hang.headers.length;
   const pending = f.resolveBranch(src('argv', { kind: 'token', username: 'u', token }), 'main', { signal: ac.signal });

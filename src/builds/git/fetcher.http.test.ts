@@ -8,8 +8,12 @@ import { isAppError } from '../../core/errors.ts';
 import type { GitSource } from '../types.ts';
 import { gitTestEnv, makeGitRepo, type TestRepo } from '../../../test/support/git-repos.ts';
 import { startGitHttpServer, type GitHttpServer } from '../../../test/support/git-http.ts';
+import { createNetGuard } from '../../core/netguard.ts';
 import { createGitFetcher } from './fetcher.ts';
 import { cacheKeyFor } from './urls.ts';
+
+// The git servers here are on loopback, which fetches refuse by default (fetcher.guard.test.ts): allowed explicitly.
+const LOOPBACK = createNetGuard({ allow: ['127.0.0.0/8'] });
 
 const USER = 'buildgrid';
 const TOKEN = 'glpat-SUPERSECRET-token-123';
@@ -44,7 +48,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 test('checkout and branch resolution over smart HTTP without credentials', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache-open'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache-open'), allowLocal: false, guard: LOOPBACK });
   const url = open.url('web');
   assert.equal(await f.resolveBranch(src(url), 'main', {}), repo.head());
   const out = dest();
@@ -55,7 +59,7 @@ test('checkout and branch resolution over smart HTTP without credentials', async
 });
 
 test('a repository that needs a token: right token works, none or a wrong one is a clear INVALID', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache-locked'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache-locked'), allowLocal: false, guard: LOOPBACK });
   const url = locked.url('web');
   await assert.rejects(f.resolveBranch(src(url), 'main', {}), (err: unknown) => {
     assert.ok(isAppError(err, 'INVALID'), String(err));
@@ -79,7 +83,7 @@ test('a repository that needs a token: right token works, none or a wrong one is
 
 test('the token never lands in the mirror, the cache, the log or an error message', async () => {
   const cacheDir = join(root, 'cache-secret');
-  const f = createGitFetcher({ cacheDir, allowLocal: false });
+  const f = createGitFetcher({ cacheDir, allowLocal: false, guard: LOOPBACK });
   const url = locked.url('web');
   const lines: string[] = [];
   await f.checkout(src(url, token()), repo.head(), dest(), { log: (l) => lines.push(l) });
@@ -104,7 +108,7 @@ test('a server that refuses fetching by hash (protocol v0) gets a full fetch ins
   await repo.checkout('main');
   const old = repo.head();
   await repo.commit({ 'app.txt': 'v3\n' }, 'third'); // `old` is no longer a branch tip
-  const f = createGitFetcher({ cacheDir: join(root, 'cache-v0'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache-v0'), allowLocal: false, guard: LOOPBACK });
   const lines: string[] = [];
   const out = dest();
   const info = await f.checkout(src(v0.url('web')), old, out, { log: (l) => lines.push(l) });
@@ -115,7 +119,7 @@ test('a server that refuses fetching by hash (protocol v0) gets a full fetch ins
 });
 
 test('a repository path that does not exist on the server is NOT_FOUND', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache-missing'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache-missing'), allowLocal: false, guard: LOOPBACK });
   await assert.rejects(f.resolveBranch(src(open.url('nope')), 'main', {}), (err: unknown) => {
     assert.ok(isAppError(err, 'NOT_FOUND'), String(err));
     assert.match(err.message, /no git repository at http:\/\/127\.0\.0\.1:\d+\/nope/);
@@ -131,7 +135,7 @@ test('large negotiation requests arrive gzip-compressed and are served', async (
     'data 6', `topic${i % 10}`, `from ${old}`, `M 644 inline t${i}.txt`, `data ${String(i).length}`, String(i), ''].join('\n')).join('\n');
   execFileSync('git', ['fast-import', '--quiet'], { cwd: many.path, input: stream + '\n', env: gitTestEnv() });
   await many.commit({ 'base.txt': 'next\n' }, 'next');
-  const f = createGitFetcher({ cacheDir: join(root, 'cache-gzip'), allowLocal: false });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache-gzip'), allowLocal: false, guard: LOOPBACK });
   const info = await f.checkout(src(v0.url('many')), old, dest(), {}); // v0: a full fetch wants all 41 branches
   assert.equal(info.commit, old);
   assert.ok(v0.requests.some((r) => r.method === 'POST' && r.encoding === 'gzip' && r.status === 200), JSON.stringify(v0.requests));

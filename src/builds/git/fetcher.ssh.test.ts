@@ -5,11 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAppError } from '../../core/errors.ts';
 import type { GitSource } from '../types.ts';
+import { createNetGuard } from '../../core/netguard.ts';
 import { createGitFetcher } from './fetcher.ts';
 import { generateDeployKey } from './deploy-keys.ts';
 
 // No SSH server here: a fake `ssh` records how git called it and what the key file looked like, then refuses the
-// key the way OpenSSH does.
+// key the way OpenSSH does. example.com "resolves" through a fixed table (no DNS query leaves the machine); ssh is
+// pointed at that checked address, with the host key kept under the name.
+const ADDRESS = '93.184.215.14';
+const guard = createNetGuard({ allow: false, resolver: async (h) => (h === 'example.com' ? [{ address: ADDRESS, family: 4 }] : []) });
 
 let root: string;
 let fakeSsh: string;
@@ -35,7 +39,7 @@ const src = (url: string, auth: GitSource['auth']): GitSource => ({ url, auth, c
 
 test('an ssh deploy key is used through a 0600 temporary file that is removed afterwards', async () => {
   const cacheDir = join(root, 'cache');
-  const f = createGitFetcher({ cacheDir, allowLocal: false, sshProgram: fakeSsh });
+  const f = createGitFetcher({ cacheDir, allowLocal: false, sshProgram: fakeSsh, guard });
   const key = await generateDeployKey('buildgrid test');
   await assert.rejects(f.resolveBranch(src('git@example.com:acme/web.git', { kind: 'ssh', privateKey: key.privateKey }), 'main', {}), (err: unknown) => {
     assert.ok(isAppError(err, 'INVALID'), String(err));
@@ -48,7 +52,8 @@ test('an ssh deploy key is used through a 0600 temporary file that is removed af
   for (const want of ['IdentitiesOnly=yes', 'StrictHostKeyChecking=accept-new', `UserKnownHostsFile=${join(cacheDir, 'known_hosts')}`, 'BatchMode=yes', 'IdentityAgent=none']) {
     assert.ok(args.includes(want), `${want} in ${args.join(' ')}`);
   }
-  assert.ok(args.includes('git@example.com'));
+  assert.ok(args.includes(`git@${ADDRESS}`), args.join(' '));
+  assert.ok(args.includes('HostKeyAlias=example.com'));
   assert.equal(args[args.indexOf('-F') + 1], '/dev/null');
   assert.match(log, /^MODE 600$/m);
   assert.ok(log.includes(key.privateKey), 'the key file holds the private key');
@@ -58,7 +63,7 @@ test('an ssh deploy key is used through a 0600 temporary file that is removed af
 });
 
 test('a key pasted with CRLF line endings and no final newline still works', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, sshProgram: fakeSsh });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, sshProgram: fakeSsh, guard });
   const key = await generateDeployKey('crlf');
   const pasted = key.privateKey.trimEnd().replaceAll('\n', '\r\n');
   await assert.rejects(f.resolveBranch(src('ssh://git@example.com:2222/acme/web.git', { kind: 'ssh', privateKey: pasted }), 'main', {}), /deploy key/);
@@ -68,7 +73,7 @@ test('a key pasted with CRLF line endings and no final newline still works', asy
 });
 
 test('without a key, ssh offers no key at all (not the server\'s own)', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, sshProgram: fakeSsh });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, sshProgram: fakeSsh, guard });
   await assert.rejects(f.resolveBranch(src('git@example.com:acme/web.git', { kind: 'none' }), 'main', {}), /generate a deploy key/);
   const args = (await readFile(record, 'utf8')).split('\n');
   assert.ok(args.includes('ARG PubkeyAuthentication=no'));
@@ -76,7 +81,7 @@ test('without a key, ssh offers no key at all (not the server\'s own)', async ()
 });
 
 test('a credential that does not fit the URL is INVALID', async () => {
-  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, sshProgram: fakeSsh });
+  const f = createGitFetcher({ cacheDir: join(root, 'cache'), allowLocal: false, sshProgram: fakeSsh, guard });
   await assert.rejects(f.resolveBranch(src('git@example.com:acme/web.git', { kind: 'token', username: 'u', token: 't0ken' }), 'main', {}),
     (err: unknown) => isAppError(err, 'INVALID') && /git token works only with https/.test(err.message));
   await assert.rejects(f.resolveBranch(src('https://example.com/acme/web.git', { kind: 'ssh', privateKey: 'x' }), 'main', {}),

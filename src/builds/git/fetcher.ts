@@ -1,4 +1,5 @@
 import { AppError } from '../../core/errors.ts';
+import { createNetGuard, type NetGuard } from '../../core/netguard.ts';
 import type { CommitInfo, GitFetcher, GitSource } from '../types.ts';
 import { prepareAuth } from './auth.ts';
 import { toAppError, failureOf } from './errors.ts';
@@ -6,7 +7,8 @@ import { GitError, runGit, type RunGitOptions } from './exec.ts';
 import { withLock } from './lock.ts';
 import { hasCommit, mirrorPaths, openMirror, prepareCache, type CacheLayout } from './mirror.ts';
 import { commitInfo, exportTree, prepareDest } from './tree.ts';
-import { parseGitUrl, type ParsedGitUrl } from './urls.ts';
+import { pinDestination, type PinnedDestination } from './pin.ts';
+import { parseGitUrl } from './urls.ts';
 
 /**
  * The GitFetcher over system git with a cached bare mirror per repository (layout in mirror.ts).
@@ -24,6 +26,8 @@ export interface GitFetcherOptions {
   cacheDir: string;
   /** Accept file:// URLs (BUILDGRID_ALLOW_LOCAL_GIT). */
   allowLocal: boolean;
+  /** Which git hosts may be reached (allowPrivateNetworks); default: public addresses only. */
+  guard?: NetGuard;
   /** The ssh program (default 'ssh'); tests substitute a fake. */
   sshProgram?: string;
   /** Limit of one fetch or checkout step (default 30 minutes). */
@@ -38,22 +42,24 @@ export function createGitFetcher(options: GitFetcherOptions): GitFetcher {
   const layout = () => (cache ??= prepareCache(options.cacheDir).catch((e) => { cache = undefined; throw e; }));
   const fetchTimeoutMs = options.fetchTimeoutMs ?? 30 * 60_000;
   const lsRemoteTimeoutMs = options.lsRemoteTimeoutMs ?? 2 * 60_000;
+  const guard = options.guard ?? createNetGuard({ allow: false });
 
   /** Everything one call needs: parsed URL, cache layout, credentials and the matching runGit options. */
   async function session(src: GitSource, signal: AbortSignal | undefined, log?: (line: string) => void) {
     const url = parseGitUrl(src.url, { allowLocal: options.allowLocal });
+    const target = await pinDestination(url, guard);
     const l = await layout();
-    const auth = await prepareAuth(src, url.kind, { tmpDir: l.tmp, knownHosts: l.knownHosts, sshProgram: options.sshProgram ?? 'ssh' });
+    const auth = await prepareAuth(src, url.kind, { tmpDir: l.tmp, knownHosts: l.knownHosts, sshProgram: options.sshProgram ?? 'ssh', hostKeyAlias: target.hostKeyAlias });
     const git = (timeoutMs: number, withLog = false): RunGitOptions => ({
-      home: l.home, allowLocal: options.allowLocal, signal, timeoutMs, env: auth.env, secretConfig: auth.secretConfig,
+      home: l.home, allowLocal: options.allowLocal, signal, timeoutMs, env: auth.env, config: target.config, secretConfig: auth.secretConfig,
       secrets: auth.secrets, onStderrLine: withLog ? log : undefined,
     });
     const fail = (err: unknown, action: string) => toAppError(err, { url: url.url, action, refusedHint: auth.refusedHint });
-    return { url, layout: l, auth, git, fail };
+    return { url, target, layout: l, auth, git, fail };
   }
 
-  async function lsRemote(s: { url: ParsedGitUrl; git: (t: number) => RunGitOptions }, patterns: string[]): Promise<Array<[string, string]>> {
-    const { stdout } = await runGit(['ls-remote', '--', s.url.url, ...patterns], s.git(lsRemoteTimeoutMs));
+  async function lsRemote(s: { target: PinnedDestination; git: (t: number) => RunGitOptions }, patterns: string[]): Promise<Array<[string, string]>> {
+    const { stdout } = await runGit(['ls-remote', '--', s.target.gitUrl, ...patterns], s.git(lsRemoteTimeoutMs));
     return stdout.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]);
   }
 
@@ -107,7 +113,7 @@ export function createGitFetcher(options: GitFetcherOptions): GitFetcher {
     // objects a fetch explodes the pack into loose objects, zlib-compressing every blob again: 0.3 s more for a
     // 12 MiB asset, and a mirror of loose objects. git's auto-maintenance after each fetch repacks many small packs.
     const fetch = (refspecs: string[], extra: string[] = []) =>
-      runGit(['-c', 'fetch.unpackLimit=1', '--git-dir', gitDir, 'fetch', '--progress', '--no-tags', '--no-write-fetch-head', ...extra, '--', s.url.url, ...refspecs], s.git(fetchTimeoutMs, true));
+      runGit(['-c', 'fetch.unpackLimit=1', '--git-dir', gitDir, 'fetch', '--progress', '--no-tags', '--no-write-fetch-head', ...extra, '--', s.target.gitUrl, ...refspecs], s.git(fetchTimeoutMs, true));
     try {
       await fetch([`+${sha}:refs/buildgrid/${sha}`]);
       return;

@@ -79,8 +79,11 @@ function parseSshUrl(raw: string, bad: (why: string) => never): ParsedGitUrl {
   return { kind: 'ssh', url: u.href, host: u.hostname.toLowerCase(), repoName: repoNameOf(u.pathname, bad) };
 }
 
+/** user@host:path (host possibly an IPv6 literal in brackets). */
+const SCP = /^(?:([^@/:[\]]+)@)?(\[[^\]/]+\]|[^:/@[\]]+):(.*)$/;
+
 function parseScp(raw: string, bad: (why: string) => never): ParsedGitUrl {
-  const m = /^(?:([^@/:[\]]+)@)?(\[[^\]/]+\]|[^:/@[\]]+):(.*)$/.exec(raw);
+  const m = SCP.exec(raw);
   if (!m) return bad(`is not a URL we can fetch: ${FORMS}`);
   const [, user, host, path] = m as unknown as [string, string | undefined, string, string];
   // git reads "a:b@host:path" as host "a"; what the person meant was a password in the URL.
@@ -88,6 +91,22 @@ function parseScp(raw: string, bad: (why: string) => never): ParsedGitUrl {
   if (user !== undefined && !SSH_USER.test(user)) bad(`has an invalid SSH user name "${user}"`);
   if (!HOST.test(host)) bad(`has an invalid host "${host}"`);
   return { kind: 'ssh', url: raw, host: host.toLowerCase(), repoName: repoNameOf(path, bad) };
+}
+
+/**
+ * The same http(s) or ssh URL with its host replaced by the IP address `address` (IPv6 in brackets): git then connects
+ * to exactly that address. Everything else (user, port, path, scp-like form) is kept. Throws AppError INVALID for file://.
+ */
+export function withAddress(parsed: ParsedGitUrl, address: string): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  if (parsed.kind === 'file') throw new AppError('INVALID', 'a file:// URL has no host to connect to');
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(parsed.url)) {
+    const u = new URL(parsed.url);
+    u.hostname = host;
+    return u.href;
+  }
+  const [, user, , path] = SCP.exec(parsed.url) as unknown as [string, string | undefined, string, string];
+  return `${user === undefined ? '' : `${user}@`}${host}:${path}`;
 }
 
 function parseFile(raw: string, allowLocal: boolean, bad: (why: string) => never): ParsedGitUrl {

@@ -1,13 +1,23 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomId } from '../../core/ids.ts';
+import { createNetGuard, type PrivateNetworks } from '../../core/netguard.ts';
+import { createGitFetcher } from '../git/fetcher.ts';
 import type { BuildEngine, GitFetcher } from '../types.ts';
 import { createWorkerLoops, type WorkerLoops } from '../worker-loop.ts';
 import { createWorkerClient } from './client.ts';
 import { createRemoteBackend } from './backend.ts';
 
-/** What the server tells its workers (GET /api/v1/worker/config). */
-export interface WorkerSettings { registry: { host: string; insecure: boolean }; heartbeatMs: number; buildTimeoutMs: number }
+/**
+ * What the server tells its workers (GET /api/v1/worker/config). `allowPrivateNetworks` is the server's setting, so
+ * the operator decides in one place which git hosts builds may reach (absent from older servers: nothing private).
+ */
+export interface WorkerSettings { registry: { host: string; insecure: boolean }; heartbeatMs: number; buildTimeoutMs: number; allowPrivateNetworks?: PrivateNetworks }
+
+/** The git fetcher of a worker, guarded by the server's allowPrivateNetworks (pass it as startRemoteWorker's `git`). */
+export function workerGitFetcher(opts: { cacheDir: string; allowLocal: boolean }): (settings: WorkerSettings) => GitFetcher {
+  return (settings) => createGitFetcher({ ...opts, guard: createNetGuard({ allow: settings.allowPrivateNetworks ?? false }) });
+}
 
 /** A running `buildgrid worker`. */
 export interface RemoteWorker {
@@ -25,14 +35,16 @@ export interface RemoteWorker {
  * server cannot be reached.
  */
 export async function startRemoteWorker(opts: {
-  server: string; token: string; concurrency: number; workDir: string; engine: BuildEngine; git: GitFetcher;
+  server: string; token: string; concurrency: number; workDir: string; engine: BuildEngine;
+  /** The git fetcher, made once the server's settings are known (its destination guard follows allowPrivateNetworks). */
+  git: (settings: WorkerSettings) => GitFetcher;
   name?: string; onError?: (err: unknown) => void;
 }): Promise<RemoteWorker> {
   const client = createWorkerClient({ server: opts.server, token: opts.token });
   const settings = await client.call<WorkerSettings>('/worker/config');
   const id = `${(opts.name ?? hostname()).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60)}-${randomId(4)}`;
   const loops = createWorkerLoops({
-    backend: createRemoteBackend(client), engine: opts.engine, git: opts.git,
+    backend: createRemoteBackend(client), engine: opts.engine, git: opts.git(settings),
     registry: settings.registry, workDir: join(opts.workDir, 'work'),
     buildTimeoutMs: settings.buildTimeoutMs, heartbeatMs: settings.heartbeatMs,
     workerId: id, concurrency: opts.concurrency, idleMs: 1000, onError: opts.onError,
