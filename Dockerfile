@@ -28,9 +28,11 @@ RUN npm run web:build \
 FROM ${BASE}
 # What builds need: git (openssh-client for ssh:// deploy keys and ssh-keygen), buildah with fuse-overlayfs and uidmap;
 # util-linux's unshare and mount (Debian's essential set) give buildah its private mount namespace. tini is PID 1:
-# it reaps the orphans a long-running worker's builds leave behind (node would not) and passes signals on.
+# it reaps the orphans a long-running worker's builds leave behind (node would not) and passes signals on. The build
+# sandbox (docs/security.md) needs runc, slirp4netns and iproute2.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates buildah fuse-overlayfs uidmap tini \
+      runc slirp4netns iproute2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/buildgrid
 # No src/: bin/buildgrid.mjs runs dist/ when there is no src/ to be newer than it (bin/fresh.mjs).

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(git ca-certificates curl buildah skopeo podman docker.io docker-registry busybox-static umoci
-  fuse-overlayfs uidmap slirp4netns iproute2 procps wrk nginx-light chromium postgresql mmdebstrap)
+  fuse-overlayfs uidmap runc slirp4netns iproute2 procps wrk nginx-light chromium postgresql mmdebstrap)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

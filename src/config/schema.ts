@@ -77,6 +77,26 @@ export const configSchema = z
     buildEngine: z.enum(['buildah', 'docker']).default('buildah'),
     /** Docker Engine socket for buildEngine=docker, e.g. unix:///var/run/docker.sock. */
     dockerHost: z.string().optional(),
+    /**
+     * The network of RUN steps: isolated (default: own network namespace with outbound access through slirp4netns;
+     * loopback, private, link-local and this host's addresses unreachable), none (no network), host (this machine's
+     * network — unsafe for untrusted code). The docker engine supports none and host only (see docs/security.md).
+     */
+    buildNetwork: z.enum(['isolated', 'none', 'host']).default('isolated'),
+    /** IPv4 CIDRs RUN steps may reach although they are private (e.g. an internal package mirror); comma-separated in the environment. */
+    buildAllowedNetworks: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))]).default([]),
+    /** Memory limit of each RUN step, MiB (swap included); 0 = none. */
+    buildMemoryMb: z.coerce.number().int().min(0).default(4096),
+    /** CPU limit of each RUN step, cores (e.g. 1.5); 0 = none. */
+    buildCpus: z.coerce.number().min(0).default(0),
+    /** Most processes of each RUN step at once; 0 = none. */
+    buildPidsLimit: z.coerce.number().int().min(0).default(2048),
+    /**
+     * How buildah isolates RUN steps: oci (default: runc with its own PID/IPC/UTS/mount/network namespaces,
+     * no_new_privs, cgroup limits) or chroot (buildah's chroot isolation: RUN sees the host's processes and network and
+     * can escape; only for hosts where runc cannot run and every repository is trusted).
+     */
+    buildIsolation: z.enum(['oci', 'chroot']).default('oci'),
     /** Namespaces every build may pull base images from (FROM), comma-separated in the environment. */
     baseNamespaces: z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))]).default(['library']),
     /**

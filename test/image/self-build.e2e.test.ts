@@ -174,7 +174,7 @@ test('docker login + pull with BuildGrid credentials; `docker run IMAGE --versio
 test('the image holds what a worker runs (git, buildah, unshare, ssh-keygen…) and no src/', { timeout: 5 * MINUTE }, async (t) => {
   const d = await engine(t);
   if (!d) return;
-  const tools = ['git', 'buildah', 'unshare', 'mount', 'ssh-keygen', 'newuidmap', 'fuse-overlayfs'];
+  const tools = ['git', 'buildah', 'unshare', 'mount', 'ssh-keygen', 'newuidmap', 'fuse-overlayfs', 'runc', 'slirp4netns', 'ip'];
   const script = `ls /opt/buildgrid; for b in ${tools.join(' ')}; do command -v "$b" >/dev/null || echo "missing: $b"; done; buildah --version`;
   const r = await d.run(['run', '--rm', '--network', 'host', '--entrypoint', 'sh', built!.image, '-c', script]);
   assert.equal(r.code, 0, output(r));
