@@ -8,6 +8,8 @@
 //            --lanes <n>                 independent repeats of the whole scenario (default 3 full, 1 quick); table = median
 //            --asset-mib <n>             size of the generated binary asset in the repository (default 12 full, 4 quick)
 //            --keep                      keep the temp dir (data dir, logs, by-hand buildah storage) for inspection
+//            --sandbox on|off            BuildGrid's RUN-step sandbox (default on, as installed); off = chroot isolation
+//                                        and the host network, as before the sandbox existed (for the comparison)
 //
 // The scenario, run once per "lane" (a lane = its own copy of the repository, its own BuildGrid application and its own
 // by-hand buildah storage, so every lane starts cold):
@@ -57,6 +59,7 @@ export interface Options {
   out: string | null;
   keep: boolean;
   assetBytes: number;
+  sandbox: boolean;
 }
 
 /** Parses the command line. */
@@ -72,6 +75,7 @@ export function parseOptions(argv: string[]): Options {
     out: out === 'none' || out === '-' ? null : out ? resolve(out) : quick ? null : join(ROOT, 'bench/results/build.md'),
     keep: argv.includes('--keep'),
     assetBytes: Math.round((asset ? Number(asset) : quick ? 4 : 12) * MiB),
+    sandbox: val('--sandbox') !== 'off',
   };
 }
 
@@ -93,7 +97,8 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   const bgDir = join(tmp.path, 'bg');
   await mkdir(bgDir);
   // Defaults everywhere (build concurrency = cores, heartbeat 5 s …) except what a local benchmark needs.
-  const bg = await startBuildGrid(bgDir, join(bgDir, 'data'), { env: { BUILDGRID_ALLOW_LOCAL_GIT: 'true', NODE_ENV: 'production' } });
+  const unsandboxed: Record<string, string> = o.sandbox ? {} : { BUILDGRID_BUILD_ISOLATION: 'chroot', BUILDGRID_BUILD_NETWORK: 'host' };
+  const bg = await startBuildGrid(bgDir, join(bgDir, 'data'), { env: { BUILDGRID_ALLOW_LOCAL_GIT: 'true', NODE_ENV: 'production', ...unsandboxed } });
   stops.push(() => bg.daemon.stop(15_000));
   setServerPid(bg.daemon.pid);
   const w = await setUp(bg, tmp.path);
@@ -250,7 +255,7 @@ async function benchmark(o: Options, tmp: TempDir, stops: Array<() => Promise<vo
   const header = `Build benchmark${o.quick ? ' (QUICK smoke mode: 1 lane, small asset, no idle waits — not for comparison)' : ''} — ${new Date().toISOString()}\n\n` +
     `Machine: ${cpus().length} CPUs (nproc) ${cpuModel}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Linux ${release()}, Node ${process.version}, ` +
     `${await version('buildah', ['--version'])}, ${await version('skopeo', ['--version'])}, ${await version('git', ['--version'])}; ` +
-    `buildah storage driver ${driver ?? '?'}; run took ${elapsed} s.`;
+    `buildah storage driver ${driver ?? '?'}; BuildGrid's RUN sandbox ${o.sandbox ? 'on (runc, isolated network through slirp4netns, limits)' : 'OFF (chroot isolation, host network)'}; run took ${elapsed} s.`;
   const notes = [
     `Repository: a shell web app (6 small source/config files, a Dockerfile \`FROM ${w.base}\` with ${cache.steps[0] ?? '?'} steps: 2 RUN, 3 COPY, ARG/ENV/WORKDIR/USER/EXPOSE/CMD) plus one generated incompressible asset of ${(o.assetBytes / MiB).toFixed(0)} MiB. The one-file change edits \`src/handlers.sh\` (copied by \`COPY src/\`, step ${cache.expected + 1}); a full reuse means ${cache.expected} "Using cache" steps.`,
     `Values: median of ${o.lanes} lane${o.lanes > 1 ? 's' : ''} (each lane = own repository copy, own BuildGrid app/service, own by-hand buildah storage; order BuildGrid/by hand alternates per lane). BuildGrid's breakdown comes from the build's own timestamps (createdAt, claim, phase start/end) and log lines (first \`STEP 1/\`, \`[buildgrid] pushed\`; stored in 150 ms batches, so ±0.15 s): *cli start + ls-remote* = CLI process start → build row created (node + the compiled CLI's imports, POST /deploy with its \`git ls-remote\`); *queue* = created → claimed by a worker; *fetch* = git mirror fetch + checkout; *pre-bud* = engine set-up before buildah's first step (config files, janitor: \`buildah rm --all\` + \`buildah images\`); *bud*; *push* (\`buildah push\`); *record* = push done → build succeeded (\`buildah rmi\`, image facts, database); *cli poll* = succeeded → the CLI prints its result (\`--wait\` polls every 250 ms); *exit* = result printed → CLI process gone.`,
