@@ -18,7 +18,8 @@ let home: string;
 let env: Record<string, string>;
 
 before(async () => {
-  bw = await makeBuildWorld();
+  // The private repository is served over HTTP on loopback, which git fetches refuse by default: allowed explicitly.
+  bw = await makeBuildWorld({ allowPrivateNetworks: ['127.0.0.0/8'] });
   token = bw.w.acmeOwner.token;
   home = mkdtempSync(join(tmpdir(), 'bg-lc-'));
   env = { BUILDGRID_SERVER: bw.s.url, BUILDGRID_TOKEN: token, XDG_CONFIG_HOME: home };

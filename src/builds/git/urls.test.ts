@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isAppError } from '../../core/errors.ts';
-import { cacheKeyFor, imageRepoComponent, parseGitUrl } from './urls.ts';
+import { cacheKeyFor, imageRepoComponent, parseGitUrl, withAddress } from './urls.ts';
 
 const VALID: Array<[string, string, string | null, string, boolean?]> = [
   // url, kind, host, repoName, allowLocal
@@ -118,4 +118,15 @@ test('cacheKeyFor is a stable 32-character hex key that differs per URL', () => 
   assert.match(a, /^[0-9a-f]{32}$/);
   assert.equal(cacheKeyFor('https://github.com/acme/web.git'), a);
   assert.notEqual(cacheKeyFor('https://github.com/acme/api.git'), a);
+});
+
+test('withAddress puts a checked address in place of the host, keeping user, port, path and form', () => {
+  const cases: Array<[string, string, string]> = [
+    ['https://git.example.com/a/b.git', '93.184.215.14', 'https://93.184.215.14/a/b.git'],
+    ['ssh://git@git.example.com:2222/a/b.git', '2606:4700::1111', 'ssh://git@[2606:4700::1111]:2222/a/b.git'],
+    ['git@git.example.com:a/b.git', '93.184.215.14', 'git@93.184.215.14:a/b.git'],
+    ['git.example.com:a/b.git', '2606:4700::1111', '[2606:4700::1111]:a/b.git'],
+  ];
+  for (const [url, address, want] of cases) assert.equal(withAddress(parseGitUrl(url, { allowLocal: false }), address), want, url);
+  assert.throws(() => withAddress(parseGitUrl('file:///srv/a.git', { allowLocal: true }), '127.0.0.1'), /no host/);
 });
