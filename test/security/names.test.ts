@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configSchema } from '../../src/config/schema.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { adminClient, apiCall, makeWorld, pushRandomImage, type World } from '../support/world.ts';
 import { makeGitRepo } from '../support/git-repos.ts';
@@ -18,8 +17,6 @@ import { startGitHttpServer, type GitHttpServer } from '../support/git-http.ts';
 const TOKEN = 'glpat-OLD-secret-token-0001';
 const NEW_TOKEN = 'glpat-NEW-secret-token-0002';
 const basic = (user: string, token: string) => `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
-// Loopback git servers stand in for two hosts; another part of issue 11 refuses private destinations by default.
-const loopbackGit = Object.hasOwn(configSchema.shape, 'allowPrivateNetworks') ? { allowPrivateNetworks: true } : {};
 
 let s: TestServer;
 let w: World;
@@ -34,7 +31,8 @@ before(async () => {
   hostA = await startGitHttpServer({ root: join(tmp, 'repos'), requireToken: { username: 'git', token: TOKEN } });
   hostB = await startGitHttpServer({ root: join(tmp, 'repos') });
   s = await startTestServer({
-    allowLocalGit: true, buildConcurrency: 0, baseNamespaces: ['library', 'base'], reservedNamespaces: ['corp'], ...loopbackGit,
+    allowLocalGit: true, buildConcurrency: 0, baseNamespaces: ['library', 'base'], reservedNamespaces: ['corp'],
+    allowPrivateNetworks: true, // loopback git servers stand in for two hosts on the internet
   });
   w = await makeWorld(s);
 });
