@@ -21,7 +21,7 @@ export const INVALID_CREDENTIALS =
 
 /** Why an API token of a person who is not an administrator is refused as a registry password. */
 export const API_TOKEN_NOT_ADMIN =
-  'API tokens are registry passwords for administrators only: use your registry username and password (Settings → BuildGrid Settings or `buildgrid credentials show`)';
+  'API tokens are registry passwords for administrators only (for everyone else the registry is read-only): pull with your registry username and password (Settings → BuildGrid Settings or `buildgrid credentials show`)';
 
 const SECRET_SHAPE = /^bg[rpa]_[A-Za-z0-9_-]{43}$/;
 
