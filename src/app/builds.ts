@@ -12,6 +12,7 @@ import { createDeployer, type Deployer } from '../builds/deploy.ts';
 import { createScheduler, type Scheduler } from '../builds/scheduler.ts';
 import { createGitFetcher } from '../builds/git/fetcher.ts';
 import { destinationGuard } from './destinations.ts';
+import { AppError } from '../core/errors.ts';
 import { createBuildahEngine } from '../builds/engines/buildah.ts';
 import { createDockerEngine } from '../builds/engines/docker.ts';
 import type { SandboxPolicy } from '../builds/engines/sandbox.ts';
@@ -35,7 +36,13 @@ export interface BuildsPart {
 /** Picks the configured engine. */
 function engineFor(config: Config, dataDir: string): BuildEngine {
   if (config.buildEngine === 'docker') {
-    return createDockerEngine({ host: config.dockerHost ?? 'unix:///var/run/docker.sock' });
+    // The classic builder can put RUN containers on host, none or a docker network, but not in a namespace of ours:
+    // the isolated network (loopback, private and link-local ranges unreachable) is buildah's. See docs/security.md.
+    if (config.buildNetwork === 'isolated') {
+      throw new AppError('INVALID', 'buildNetwork "isolated" needs the buildah engine: with buildEngine=docker set buildNetwork to none (RUN steps without network) or host (RUN steps share the Docker host\'s network: unsafe for untrusted code)');
+    }
+    const p = sandboxPolicy(config);
+    return createDockerEngine({ host: config.dockerHost ?? 'unix:///var/run/docker.sock', network: config.buildNetwork, memoryBytes: p.memoryBytes, cpus: p.cpus });
   }
   return createBuildahEngine({ workDir: join(dataDir, 'buildah'), isolation: config.buildIsolation, sandbox: sandboxPolicy(config) });
 }

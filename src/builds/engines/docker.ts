@@ -3,8 +3,11 @@
 //
 // Why the classic builder (DOCKER_BUILDKIT=0): Debian's docker.io has no buildx plugin, and newer CLIs refuse BuildKit
 // without it; the classic builder works with every daemon ≥ 20.10 and every CLI version (newer CLIs print a
-// deprecation notice, which lands in the log). RUN steps use `--network host` because daemons started without a
-// bridge (as here) have no other network.
+// deprecation notice, which lands in the log). RUN steps get the configured network: `none`, or `host` for daemons
+// started without a bridge (as here); the isolated network of the buildah engine is not available (docs/security.md).
+// RUN containers are the daemon's: their own PID/IPC/UTS/mount namespaces, the daemon's default capabilities and
+// seccomp profile; memory and CPU limits through `docker build --memory/--cpu-quota`; no pids limit (the classic
+// builder has no flag for it: set the daemon's default-pids-limit… or use buildah).
 //
 // Credentials: a private DOCKER_CONFIG directory per build whose config.json holds an `auths` entry for the target
 // registry only (what `docker login` would write, without a round trip and without any credential helper). The CLI
@@ -29,8 +32,12 @@ export interface DockerEngineOptions {
   host: string;
   /** docker CLI binary. Default 'docker' from PATH. */
   client?: string;
-  /** `docker build --network`. Default 'host'. */
+  /** `docker build --network` of RUN steps: 'none', 'host' (default) or a docker network's name. */
   network?: string;
+  /** Memory limit of each RUN container (swap included), bytes; null/undefined = none. */
+  memoryBytes?: number | null;
+  /** CPU limit of each RUN container, cores; null/undefined = none. */
+  cpus?: number | null;
   /** Parent directory of the per-build DOCKER_CONFIG dirs. Default os.tmpdir(). */
   workDir?: string;
   /** Kill a build (build + push) that takes longer than this. Default 2 h. */
@@ -126,6 +133,8 @@ export function createDockerEngine(opts: DockerEngineOptions): BuildEngine {
               [
                 'build',
                 '--network', opts.network ?? 'host',
+                ...(opts.memoryBytes ? ['--memory', String(opts.memoryBytes), '--memory-swap', String(opts.memoryBytes)] : []),
+                ...(opts.cpus ? ['--cpu-period', '100000', '--cpu-quota', String(Math.max(1000, Math.round(opts.cpus * 100_000)))] : []),
                 '--pull',
                 '--rm', '--force-rm',
                 '-f', req.dockerfile,
