@@ -1,6 +1,6 @@
 // Listeners at non-loopback addresses for the sandbox tests, without sending a packet off this machine: a network
 // namespace made by the test, joined to the host by a veth pair, holding the addresses a hostile build would try
-// (a private 10.x address, a link-local 169.254.x address, and a "public" documentation address standing in for
+// (a private 10.x address, a link-local 169.254.x address, and a "public" documentation address (TEST-NET-2, unused here) standing in for
 // the internet). A small node server inside the namespace records which of its addresses were reached.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { run } from '../harness/tools.ts';
 
 /** Addresses inside the namespace, all on port PORT. */
-export const NS_ADDRS = { public: '203.0.113.2', private: '10.213.7.2', linkLocal: '169.254.213.2' } as const;
+export const NS_ADDRS = { public: '198.51.100.2', private: '10.213.7.2', linkLocal: '169.254.213.2' } as const;
 export const NS_PORT = 8089;
 
 export interface Outside {
@@ -45,7 +45,7 @@ export async function startOutside(): Promise<Outside> {
     await ip('netns', 'add', ns);
     await ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
     await ip('link', 'set', peer, 'netns', ns);
-    await ip('addr', 'add', '203.0.113.1/24', 'dev', host);
+    await ip('addr', 'add', '198.51.100.1/24', 'dev', host);
     await ip('addr', 'add', '10.213.7.1/24', 'dev', host);
     await ip('addr', 'add', '169.254.213.1/24', 'dev', host);
     await ip('link', 'set', host, 'up');
