@@ -110,9 +110,20 @@ export function peopleSuite(open: OpenStore): void {
       await m.apiTokens.create({ userId: u.id, name: 'old', tokenHash: 'h3', expiresAt: new Date(Date.now() - 1000).toISOString() });
       assert.equal(await m.apiTokens.findByHash('h3'), null);
       assert.equal(await m.apiTokens.findByHash('nope'), null);
+      assert.deepEqual(await m.apiTokens.findLive(live.id), live);
       await m.apiTokens.revoke(live.id);
       assert.equal(await m.apiTokens.findByHash('h1'), null);
+      assert.equal(await m.apiTokens.findLive(live.id), null, 'findLive: not once revoked');
       assert.notEqual(await m.apiTokens.findByHash('h2'), null);
+      assert.deepEqual(await m.apiTokens.findLive(forever.id), forever);
+      assert.equal(await m.apiTokens.findLive('nope'), null);
+    }));
+    test('findLive skips expired tokens', run(async (m) => {
+      const u = await m.users.create({
+        email: 'bo@x.io', passwordHash: 'p', isAdmin: false, registryUsername: 'bo', registrySecretHash: 'h', registrySecretEnc: 'e',
+      });
+      const old = await m.apiTokens.create({ userId: u.id, name: 'old', tokenHash: 'h9', expiresAt: new Date(Date.now() - 1000).toISOString() });
+      assert.equal(await m.apiTokens.findLive(old.id), null);
     }));
     test('bad expiry is INVALID; a missing user is NOT_FOUND', run(async (m) => {
       await rejectsWith(m.apiTokens.create({ userId: 'x', name: 'n', tokenHash: 'h', expiresAt: 'tomorrow' }), 'INVALID', /expiresAt/);
@@ -164,6 +175,13 @@ export function peopleSuite(open: OpenStore): void {
       assert.equal(await m.settings.get('k'), 'one');
       const raced = await Promise.all(['a', 'b', 'c'].map((v) => m.settings.setIfAbsent('race', v)));
       assert.equal(new Set(raced).size, 1);
+    }));
+    test('delete removes a key (and is a no-op for an absent one)', run(async (m) => {
+      await m.settings.setIfAbsent('gone', 'x');
+      await m.settings.delete('gone');
+      assert.equal(await m.settings.get('gone'), null);
+      await m.settings.delete('never-there');
+      assert.equal(await m.settings.setIfAbsent('gone', 'y'), 'y');
     }));
   });
 }
