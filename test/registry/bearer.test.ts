@@ -71,6 +71,17 @@ test('a user removed from the account loses what their bearer token granted', as
   assert.deepEqual(((await (await v2('_catalog', `Bearer ${bearer}`)).json()) as any).repositories, []);
 });
 
+test('an unsigned (alg none) token claiming to be an administrator is refused over HTTP', async () => {
+  const real = await tokenFor(w.acmeViewer.registry.username, w.acmeViewer.registry.password, PULL_WEB);
+  const claims = JSON.parse(Buffer.from(real.split('.')[1]!, 'base64url').toString());
+  claims.principal.isAdmin = true;
+  claims.access = [{ type: 'repository', name: 'globex/shop.web', actions: ['pull', 'push', 'delete'] }];
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  for (const forged of [`${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`, `${b64({ alg: 'none' })}.${b64(claims)}.${real.split('.')[2]}`]) {
+    assert.equal((await v2('globex/shop.web/manifests/v1', `Bearer ${forged}`)).status, 401);
+  }
+});
+
 test('the catalog honours the bearer token: a limited pull token lists only its repositories', async () => {
   const t = await apiCall(s, w.acmeOwner.token, 'POST', '/accounts/acme/tokens', { name: 'catalog-one', repositories: ['acme/app.web'] });
   const bearer = await tokenFor(t.body.username, t.body.password, 'registry:catalog:*');
