@@ -9,22 +9,13 @@
 //   builds/<buildId>-<rand>/         per build, removed afterwards: auth.json (0600), registries.conf,
 //                                    containers.conf, storage.conf, policy.json, tmp/ (TMPDIR), home/ (HOME), digest
 //
-// Host isolation — nothing of the host's container configuration is used or written:
-//   - CONTAINERS_CONF / CONTAINERS_STORAGE_CONF / CONTAINERS_REGISTRIES_CONF point at generated files; HOME, TMPDIR
-//     are private; DOCKER_CONFIG, BUILDAH_*, STORAGE_* and XDG_* variables are removed; the signature policy is a
-//     generated insecureAcceptAnything policy.json (passed with --signature-policy).
-//   - containers.conf sets network_config_dir (buildah 1.28 otherwise creates /etc/containers/networks/netavark.lock).
-//   - Credentials live only in the per-build auth file (REGISTRY_AUTH_FILE + --authfile), scoped to the target
-//     registry host — never on the command line (argv is world-readable in /proc) and never sent to other registries
-//     a FROM line may name. /root/.docker and /run/containers/0/auth.json are never read or written.
-//   - buildah 1.28 ignores TMPDIR for some temporary files (/var/tmp), always writes its blob-info cache to
-//     /var/lib/containers/cache when root, and always reads the short-name alias drop-ins of
-//     /etc/containers/registries.conf.d (so `FROM busybox` would be resolved to docker.io). When `unshare` and
-//     `mount` are available and we are root (default `mountNamespace: 'auto'`), buildah therefore runs in a private
-//     mount namespace (`unshare -m`) in which those three paths are bind-mounted over with private directories.
-//     Bonus: everything buildah mounts (overlay layers of a RUN) disappears with the namespace, even after SIGKILL.
-//     Without it (not root, no util-linux, or `mountNamespace: false`) those host paths are used as buildah normally
-//     does; usesMountNamespace() tells which applies.
+// Host isolation — nothing of the host's container configuration is used or written: generated containers.conf,
+// storage.conf, registries.conf and policy.json (CONTAINERS_* variables), private HOME/TMPDIR, BUILDAH_*/STORAGE_*/
+// XDG_*/DOCKER_* removed; credentials only in the per-build auth file scoped to the target registry (never argv, never
+// sent to other registries). buildah 1.28 ignores some of that (/var/tmp, /var/lib/containers/cache,
+// /etc/containers/registries.conf.d), so when root with util-linux it runs in a private mount namespace with private
+// directories bound over those paths (buildah-support.ts NS_SCRIPT; usesMountNamespace() tells). RUN steps run in the
+// sandbox of sandbox.ts (isolation 'oci', default) or, opted out, buildah's escapable chroot.
 //
 // Cache housekeeping: every build is tagged `localhost/buildgrid-build:<buildId>` (removed after the push; leftovers
 // of a killed process are removed by the next build of the same key) and CACHE_TAG (see there). Changed builds add
