@@ -105,11 +105,15 @@ test('ssh and scp-like URLs are checked too; git reaches the checked address wit
   // A public name: ssh is pointed at the address the guard checked, and its host key is looked up under the name.
   const resolver = async (host: string): Promise<ResolvedAddress[]> => (host === 'git.example.com' ? [{ address: '93.184.215.14', family: 4 }] : []);
   const f = createGitFetcher({ cacheDir: cache(), allowLocal: false, sshProgram: fakeSsh, guard: createNetGuard({ allow: false, resolver }) });
-  for (const [url, target] of [['git@git.example.com:acme/web.git', 'git@93.184.215.14'], ['ssh://git@git.example.com:2222/acme/web.git', 'git@93.184.215.14']]) {
+  const cases = [
+    ['git@git.example.com:acme/web.git', 'git@93.184.215.14', 'git.example.com'],
+    ['ssh://git@git.example.com:2222/acme/web.git', 'git@93.184.215.14', '[git.example.com]:2222'], // as known_hosts writes it
+  ];
+  for (const [url, target, alias] of cases) {
     await assert.rejects(f.resolveBranch(src(url!), 'main', {}), (err: unknown) => isAppError(err, 'INVALID'));
     const args = (await readFile(record, 'utf8')).split('\n');
     assert.ok(args.includes(target!), `ssh connects to the checked address: ${args.join(' ')}`);
-    assert.ok(args.includes('HostKeyAlias=git.example.com'), `host key kept under the name: ${args.join(' ')}`);
+    assert.ok(args.includes(`HostKeyAlias=${alias}`), `host key kept under the name: ${args.join(' ')}`);
     assert.ok(!args.some((a) => a.includes('git.example.com') && !a.startsWith('HostKeyAlias=')), 'the name is not resolved again by ssh');
   }
 });

@@ -41,7 +41,10 @@ export async function pinDestination(url: ParsedGitUrl, guard: NetGuard): Promis
   }
   const literal = addresses.length === 1 && addresses[0]!.address === host;
   if (url.kind === 'ssh') {
-    return { gitUrl: literal ? url.url : withAddress(url, addresses[0]!.address), config: {}, hostKeyAlias: literal ? undefined : host };
+    if (literal) return { gitUrl: url.url, config: {} };
+    // known_hosts names a host on another port than 22 "[host]:port"; the alias must read the same to find its key.
+    const port = /^[a-z+]+:\/\//i.test(url.url) ? new URL(url.url).port : '';
+    return { gitUrl: withAddress(url, addresses[0]!.address), config: {}, hostKeyAlias: port && port !== '22' ? `[${host}]:${port}` : host };
   }
   const config: Record<string, string> = { 'http.followRedirects': 'false' };
   if (!literal) {
