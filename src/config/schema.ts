@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/client-address.ts';
 import { parsePrivateNetworks } from '../core/netguard.ts';
+import { upstreamsSchema } from './upstreams.ts';
 
 /**
  * The one configuration schema. Every key can come from the config file (JSON, camelCase keys) or from the environment
@@ -155,6 +156,14 @@ export const configSchema = z
      * port then no longer serves it. Unset: the main port serves /metrics to administrators only.
      */
     metricsHost: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'use host:port, e.g. 127.0.0.1:9100 or [::1]:9100').optional(),
+    /**
+     * Registries base images are fetched from through the pull-through cache (mirror/<registry>/…): registry name →
+     * { url, username?, password?, insecure? }, or false to disable one; merged over the defaults (docker.io, ghcr.io,
+     * quay.io, registry.k8s.io, public.ecr.aws, mcr.microsoft.com). Environment: BUILDGRID_UPSTREAMS holds the JSON.
+     */
+    upstreams: upstreamsSchema,
+    /** A cached base-image tag is re-checked upstream (HEAD) when it was last checked longer ago than this, seconds. */
+    upstreamTagTtlSeconds: z.coerce.number().int().min(0).default(300),
     /** pino log level. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
