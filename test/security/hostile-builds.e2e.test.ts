@@ -8,12 +8,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { makeGitRepo, type FileSpec } from '../support/git-repos.ts';
 import { apiCall } from '../support/world.ts';
 import { ADMIN } from '../support/server.ts';
+import { run } from '../harness/tools.ts';
 import { makeBuildWorld, waitBuild, waitBuildState, type BuildWorld } from '../builds/support.ts';
+import { skipOrFail } from '../harness/require.ts';
 import { NS_ADDRS, NS_PORT, outsideUnavailable, startOutside, type Outside } from './netns.ts';
 
 let bw: BuildWorld;
@@ -130,9 +133,41 @@ test('RUN cannot reach the server, a loopback service, a private or a link-local
   assert.equal(b.status, 'succeeded', b.error);
   for (const u of tries.slice(0, outside ? 5 : 3)) assert.match(b.log, new RegExp(`BLOCKED ${u.replace(/[.?]/g, '\\$&')}`), `${u} must be unreachable`);
   assert.equal(loopbackHits, 0, 'the loopback service saw no connection');
-  if (!outside) return t.skip(`private/link-local/outbound part skipped: ${unavailable}`);
+  if (!outside) return skipOrFail(t, 'netns', `the private/link-local/outbound part: ${unavailable ?? 'the namespace was not made'}`);
   assert.match(b.log, new RegExp(`REACHED http://${NS_ADDRS.public.replace(/\./g, '\\.')}`), 'outbound to a public address works in the isolated network');
   assert.deepEqual(await outside.hits(), [NS_ADDRS.public], 'only the public address was reached');
+});
+
+test('RUN has no_new_privs, no CAP_SYS_ADMIN/NET_ADMIN, and the chroot escape does not reach the host', async (t) => {
+  // The classic escape from a chroot(2) jail: chroot into a subdirectory, climb out with "..", chroot to ".".
+  const src = join(bw.tmp, 'esc.c');
+  await writeFile(src, [
+    '#include <stdio.h>', '#include <unistd.h>', '#include <sys/stat.h>',
+    'int main(int argc, char **argv) { (void)argc; mkdir("esc-dir", 0755);',
+    '  if (chroot("esc-dir") != 0) { perror("chroot"); puts("CONTAINED"); return 0; }',
+    '  for (int i = 0; i < 64; i++) if (chdir("..") != 0) break;',
+    '  if (chroot(".") != 0) { perror("chroot ."); puts("CONTAINED"); return 0; }',
+    '  puts(access(argv[1], F_OK) == 0 ? "ESCAPED" : "CONTAINED"); return 0; }',
+    '',
+  ].join('\n'));
+  const cc = await run('cc', ['-static', '-O', '-o', join(bw.tmp, 'esc'), src], { timeoutMs: 60_000 }).catch(() => null);
+  const files: Record<string, FileSpec> = {};
+  if (cc?.code === 0) files.esc = { content: await readFile(join(bw.tmp, 'esc')), mode: 0o755 };
+  const marker = join(bw.s.dataDir, `host-marker-${randomBytes(4).toString('hex')}`);
+  await writeFile(marker, 'host file\n');
+  const b = await hostileBuild({
+    ...files,
+    Dockerfile: [`FROM ${bw.base}`, ...(cc?.code === 0 ? ['COPY esc /esc', `RUN /esc ${marker}`] : []),
+      'RUN grep -E "^(NoNewPrivs|CapEff)" /proc/self/status', ''].join('\n'),
+  });
+  assert.equal(b.status, 'succeeded', b.error);
+  assert.match(b.log, /NoNewPrivs:\s+1/);
+  const capEff = BigInt('0x' + (/CapEff:\s+([0-9a-f]+)/.exec(b.log)?.[1] ?? 'ffffffffff'));
+  assert.equal(capEff & (1n << 21n), 0n, 'no CAP_SYS_ADMIN');
+  assert.equal(capEff & (1n << 12n), 0n, 'no CAP_NET_ADMIN');
+  if (cc?.code !== 0) return t.skip(`chroot escape part skipped: no static C compiler (${cc?.stderr.slice(0, 80) ?? 'cc not found'})`);
+  assert.match(b.log, /^CONTAINED$/m);
+  assert.doesNotMatch(b.log, /^ESCAPED$/m);
 });
 
 test('a fork bomb is stopped by the pids limit and a memory filler by the memory limit; other builds go on', async () => {

@@ -14,7 +14,7 @@ const run = promisify(execFile);
  * A file in a commit: text, text with a mode (0o755 for executables), a symlink, a submodule entry (gitlink to a
  * commit; it stays in later commits until set to null), or null to delete the path.
  */
-export type FileSpec = string | { content: string; mode?: number } | { symlink: string } | { gitlink: string } | null;
+export type FileSpec = string | { content: string | Buffer; mode?: number } | { symlink: string } | { gitlink: string } | null;
 
 export interface Author { name: string; email: string }
 
