@@ -75,19 +75,20 @@ export async function postNotification(opts: PostOptions): Promise<Answer> {
   });
 }
 
-/** The answer's headers as name → value, each value cut to 256 characters, stopping before 2 KiB of text. */
+/** The answer's headers as name → value (repeated names joined with ", "), each value cut to 256 characters, stopping before 2 KiB of JSON. */
 function keepHeaders(res: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  let size = 2;
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase().slice(0, 100);
-    const value = raw[i + 1]!.slice(0, MAX_HEADER_VALUE);
-    const joined = out[name] === undefined ? value : `${out[name]}, ${value}`.slice(0, MAX_HEADER_VALUE);
-    const cost = JSON.stringify(name).length + JSON.stringify(joined).length + 2 - (out[name] === undefined ? 0 : JSON.stringify(name).length + JSON.stringify(out[name]).length + 2);
-    if (size + cost > MAX_HEADER_CHARS) break;
-    size += cost;
-    out[name] = joined;
+    const value = (out[name] === undefined ? raw[i + 1]! : `${out[name]}, ${raw[i + 1]!}`).slice(0, MAX_HEADER_VALUE);
+    const previous = out[name];
+    out[name] = value;
+    if (JSON.stringify(out).length > MAX_HEADER_CHARS) {
+      if (previous === undefined) delete out[name];
+      else out[name] = previous;
+      break;
+    }
   }
   return out;
 }
