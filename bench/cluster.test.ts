@@ -7,15 +7,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { skipOrFail } from '../test/harness/require.ts';
 import { pidsMatching, run, which } from '../test/harness/tools.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pgAvailable = Boolean(process.env.BUILDGRID_TEST_DATABASE_URL) || existsSync('/usr/lib/postgresql');
 const missing = [...['skopeo', 'curl', 'wrk'].filter((t) => !which(t)), ...(which('nginx') || which('/usr/sbin/nginx') ? [] : ['nginx']), ...(pgAvailable ? [] : ['postgresql'])];
 const benchDirs = (): Set<string> => new Set(readdirSync('/tmp').filter((d) => d.startsWith('bgcluster-')));
-if (missing.length) console.error(`\n${'!'.repeat(100)}\n!!! bench/cluster.test.ts is SKIPPED: not installed: ${missing.join(', ')} (scripts/install.sh installs them)\n${'!'.repeat(100)}\n`);
 
-test('bench/cluster.ts --quick prints one node vs two for both blob stores and cleans up', { skip: missing.length ? `not installed: ${missing.join(', ')}` : false, timeout: 240_000 }, async () => {
+test('bench/cluster.ts --quick prints one node vs two for both blob stores and cleans up', { timeout: 240_000 }, async (t) => {
+  if (missing.length) return skipOrFail(t, 'bench-tools', `not installed: ${missing.join(', ')} (scripts/install.sh installs them)`);
   const before = benchDirs();
   const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/cluster.ts'), '--quick', '--out', 'none'], { cwd: ROOT, timeoutMs: 230_000 });
   assert.equal(r.code, 0, `benchmark failed:\n${r.stderr.slice(-4000)}`);

@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { skipOrFail } from '../test/harness/require.ts';
 import { pidsMatching, run, which } from '../test/harness/tools.ts';
 import { summarizeProfile } from './lib/profile.ts';
 
@@ -14,7 +15,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const missing = ['skopeo', 'curl', 'wrk', 'docker-registry'].filter((t) => !which(t));
 const benchDirs = (): Set<string> => new Set(readdirSync('/tmp').filter((d) => d.startsWith('bgbench-')));
 
-test('bench/registry.ts --quick prints the full comparison table and cleans up', { skip: missing.length ? `not installed: ${missing.join(', ')}` : false, timeout: 180_000 }, async () => {
+test('bench/registry.ts --quick prints the full comparison table and cleans up', { timeout: 180_000 }, async (t) => {
+  if (missing.length) return skipOrFail(t, 'bench-tools', `not installed: ${missing.join(', ')} (scripts/install.sh installs them)`);
   const before = benchDirs();
   const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/registry.ts'), '--quick', '--out', 'none'], { cwd: ROOT, timeoutMs: 170_000 });
   assert.equal(r.code, 0, `benchmark failed:\n${r.stderr.slice(-4000)}`);

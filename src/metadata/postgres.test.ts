@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { loudSkip, testPostgres, type TestDatabase } from '../../test/support/postgres.ts';
+import { skipOrFail } from '../../test/harness/require.ts';
+import { testPostgres, type TestDatabase } from '../../test/support/postgres.ts';
 import { migrateToLatest, schemaStatus, MIGRATIONS, MIGRATION_TABLE } from './index.ts';
 import { openPostgres } from './postgres.ts';
 import { buildInput, fromNow, seed } from './suite-fixtures.ts';
@@ -18,8 +19,8 @@ import type { Metadata } from './types.ts';
 const server = await testPostgres();
 
 if ('skip' in server) {
-  loudSkip('The PostgreSQL metadata suite (src/metadata/postgres.test.ts)', server.skip);
-  test('metadata contract: postgres', { skip: `PostgreSQL unavailable: ${server.skip}` }, () => undefined);
+  const why = server.skip;
+  test('metadata contract: postgres', (t) => skipOrFail(t, 'postgres', why));
 } else {
   after(() => server.stop());
   const template = await server.createDatabase();

@@ -134,8 +134,10 @@ export function queueSuite(open: OpenStore, openTwins?: OpenTwins): void {
       assertDistinctClaims(claims, builds);
     }));
 
-    test('concurrent claims from two stores on one database never hand out a build twice', { skip: openTwins ? false : 'the backend cannot open two stores on one database' }, async () => {
-      const [a, b] = await openTwins!();
+    // Only where the backend can open two stores on one database (not :memory:): a backend that cannot has nothing to
+    // test here, which is not a part missing, so the test is not registered rather than skipped.
+    if (openTwins) test('concurrent claims from two stores on one database never hand out a build twice', async () => {
+      const [a, b] = await openTwins();
       try {
         const s = await seed(a);
         const builds = await queueBuilds(a, s, 12);

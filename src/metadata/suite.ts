@@ -10,7 +10,7 @@ export type { OpenStore, OpenTwins } from './suite-helpers.ts';
 
 /** What a backend can additionally do for the suite. */
 export interface SuiteOptions {
-  /** Two stores over one database, for cross-connection concurrency tests (skipped when absent, e.g. :memory:). */
+  /** Two stores over one database, for cross-connection concurrency tests (not registered when absent, e.g. :memory:). */
   openTwins?: OpenTwins;
 }
 

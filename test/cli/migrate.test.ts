@@ -10,7 +10,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { MIGRATIONS } from '../../src/metadata/index.ts';
 import { cli } from '../support/cli.ts';
-import { loudSkip, testPostgres } from '../support/postgres.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { testPostgres } from '../support/postgres.ts';
 
 const ALL = Object.keys(MIGRATIONS).sort();
 const LATEST = ALL.at(-1)!;
@@ -55,8 +56,8 @@ test('serve refuses an S3 bucket it cannot reach, naming the setting to fix', as
 });
 
 if ('skip' in pgServer) {
-  loudSkip('The PostgreSQL part of test/cli/migrate.test.ts', pgServer.skip);
-  test('migrate and serve on PostgreSQL', { skip: `PostgreSQL unavailable: ${pgServer.skip}` }, () => undefined);
+  const why = pgServer.skip;
+  test('migrate and serve on PostgreSQL', (t) => skipOrFail(t, 'postgres', why));
 } else {
   test('migrate on PostgreSQL (BUILDGRID_DATABASE_URL or --database-url); serve refuses a newer schema there too', async () => {
     const db = await pgServer.createDatabase();

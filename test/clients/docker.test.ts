@@ -10,7 +10,8 @@ import { after, before, test, type TestContext } from 'node:test';
 import { READ_ONLY_MESSAGE } from '../../src/registry/errors.ts';
 import { tryStartDockerd, type Dockerd } from '../harness/dockerd.ts';
 import { pidAlive, type RunResult } from '../harness/tools.ts';
-import { cliImport, output, loudSkip, startClientsWorld, type ClientsWorld, type ImportResult } from './support.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { cliImport, output, startClientsWorld, type ClientsWorld, type ImportResult } from './support.ts';
 
 let cw: ClientsWorld;
 let dockerd: Dockerd | undefined;
@@ -30,10 +31,7 @@ before(async () => {
   ]);
   acmeImport = imported;
   if (started.ok) dockerd = started.dockerd;
-  else {
-    skipReason = started.reason;
-    loudSkip('docker.test.ts — ALL Docker Engine client tests (docker login / pull / run / push / tenant isolation)', started.reason);
-  }
+  else skipReason = started.reason;
 });
 
 after(async () => {
@@ -43,9 +41,9 @@ after(async () => {
   await cw?.cleanup();
 });
 
-/** The running engine, or skips this test (the banner was printed in `before`). */
+/** The running engine, or skips this test loudly (fails it under BUILDGRID_TEST_REQUIRE). */
 function engine(t: TestContext): Dockerd | undefined {
-  if (!dockerd) t.skip(`dockerd could not start: ${skipReason?.split('\n')[0]}`);
+  if (!dockerd) skipOrFail(t, 'dockerd', skipReason ?? 'dockerd did not start');
   return dockerd;
 }
 

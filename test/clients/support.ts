@@ -124,24 +124,6 @@ export async function cliImport(cw: ClientsWorld, source: string, target: string
   return JSON.parse(r.stdout) as ImportResult;
 }
 
-/** A warning no one can miss in the test output, for a part of a suite that could not run here. */
-export function loudSkip(what: string, reason: string): void {
-  const bar = '!'.repeat(100);
-  console.error(
-    [
-      '',
-      bar,
-      bar,
-      `!!! SKIPPED: ${what}`,
-      '!!! These real-client checks did NOT run, so the promise they cover is NOT verified on this machine.',
-      ...reason.split('\n').slice(0, 20).map((l) => `!!! reason: ${l}`),
-      bar,
-      bar,
-      '',
-    ].join('\n'),
-  );
-}
-
 /** stdout + stderr of a run, for assertion messages. */
 export function output(r: RunResult): string {
   return `code=${r.code}${r.timedOut ? ' TIMED OUT' : ''}\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`;

@@ -8,7 +8,8 @@ import { RegistryClient } from '../../src/oci/client.ts';
 import { makeBusyboxImage } from '../harness/busybox.ts';
 import { freePort, removeTree } from '../harness/tools.ts';
 import { makeGitRepo } from '../support/git-repos.ts';
-import { loudSkip, testPostgres, type TestDatabase, type TestPostgres } from '../support/postgres.ts';
+import { partMissing } from '../harness/require.ts';
+import { testPostgres, type TestDatabase, type TestPostgres } from '../support/postgres.ts';
 import { startTestS3, type TestS3 } from '../support/s3.ts';
 import { ADMIN } from '../support/server.ts';
 import { importImage } from '../support/world.ts';
@@ -31,7 +32,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'bg-cluster-'));
   const pgs = await testPostgres();
   if ('skip' in pgs) {
-    loudSkip('the PostgreSQL + S3 variant of the cluster test (running on SQLite over a shared data directory instead)', pgs.skip);
+    partMissing('postgres', 'the PostgreSQL + S3 variant of the cluster test (running on SQLite over a shared data directory instead)', pgs.skip);
     backendEnv = { BUILDGRID_EVENT_FANOUT: 'poll' };
   } else {
     pgServer = pgs;

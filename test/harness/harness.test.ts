@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeBusyboxImage, type BusyboxImage } from './busybox.ts';
 import { tryStartDockerd } from './dockerd.ts';
+import { partMissing, skipOrFail } from './require.ts';
 import { startReferenceRegistry, type ReferenceRegistry } from './reference-registry.ts';
 import { pidAlive, pidsMatching, run, runOk, tempDir, which, type TempDir } from './tools.ts';
 
@@ -54,6 +55,8 @@ describe('test harness', () => {
       await runOk('umoci', ['unpack', '--image', `${img.layoutDir}:${img.tag}`, bundle]);
       const sh = await runOk('chroot', [join(bundle, 'rootfs'), '/bin/sh', '-c', 'echo hello; cat /etc/motd']);
       assert.equal(sh.stdout, 'hello\nbuilt by the harness\n');
+    } else {
+      partMissing('umoci', 'unpacking and running the harness image (harness.test.ts)', 'umoci is not installed');
     }
   });
 
@@ -98,12 +101,7 @@ describe('test harness', () => {
 
   test('docker pulls from the reference registry over plain HTTP and runs the image', async (t) => {
     const started = await tryStartDockerd();
-    if (!started.ok) {
-      const banner = '!'.repeat(100);
-      console.warn(`\n${banner}\n!!! dockerd could not start here — SKIPPING the docker part of the harness test.\n!!! ${started.reason.split('\n').join('\n!!! ')}\n${banner}\n`);
-      t.skip(`dockerd unavailable: ${started.reason.split('\n')[0]}`);
-      return;
-    }
+    if (!started.ok) return skipOrFail(t, 'dockerd', started.reason);
     const dockerd = started.dockerd;
     try {
       const pull = await dockerd.run(['pull', ref()]);

@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
-import { loudSkip, output } from '../clients/support.ts';
+import { output } from '../clients/support.ts';
+import { skipOrFail } from '../harness/require.ts';
 import { makeBusyboxImage } from '../harness/busybox.ts';
 import { tryStartDockerd, type Dockerd } from '../harness/dockerd.ts';
 import { freePort, removeTree, tempDir, waitFor, type TempDir } from '../harness/tools.ts';
@@ -73,7 +74,8 @@ after(async () => {
 
 function needBuild(t: TestContext): boolean {
   if (built) return true;
-  t.skip(skipped.build ? `no image: ${skipped.build.split('\n')[0]}` : 'no image (the build test failed)');
+  if (skipped.build) skipOrFail(t, 'base-image', skipped.build);
+  else t.skip('no image: the build test failed (its failure is the one to read)');
   return false;
 }
 
@@ -95,9 +97,7 @@ test(`a Debian 12 + Node.js ${process.versions.node} base image is imported as $
   const problem = await baseImageProblem();
   if (problem) {
     skipped.build = problem;
-    loudSkip('self-build.e2e.test.ts — building BuildGrid\'s own image and running it (base image, build, docker run)', problem);
-    t.skip(problem);
-    return;
+    return skipOrFail(t, 'base-image', problem); // the build and docker tests below skip with it
   }
   await timed('base image', async () => {
     const img = await makeNodeBaseImage(join(tmp.path, 'base'), CACHE_DIR);
@@ -110,7 +110,7 @@ test(`a Debian 12 + Node.js ${process.versions.node} base image is imported as $
 });
 
 test('BuildGrid builds its own Dockerfile from a snapshot of the working tree', { timeout: 25 * MINUTE }, async (t) => {
-  if (skipped.build) return t.skip(skipped.build.split('\n')[0]);
+  if (skipped.build) return skipOrFail(t, 'base-image', skipped.build);
   const token = w.acmeOwner.token;
   const { repo, files } = await snapshotWorkingTree(join(tmp.path, 'buildgrid'));
   t.diagnostic(`snapshot: ${files} files at ${repo.head()}`);
@@ -147,12 +147,9 @@ async function engine(t: TestContext): Promise<Dockerd | undefined> {
   if (!dockerd && !skipped.docker) {
     const started = await tryStartDockerd();
     if (started.ok) dockerd = started.dockerd;
-    else {
-      skipped.docker = started.reason;
-      loudSkip('self-build.e2e.test.ts — running BuildGrid\'s own image with the Docker Engine', started.reason);
-    }
+    else skipped.docker = started.reason;
   }
-  if (!dockerd) t.skip(`dockerd could not start: ${skipped.docker?.split('\n')[0]}`);
+  if (!dockerd) skipOrFail(t, 'dockerd', skipped.docker ?? 'dockerd did not start');
   return dockerd;
 }
 

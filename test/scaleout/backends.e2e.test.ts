@@ -15,15 +15,16 @@ import { listObjects } from '../../src/storage/s3-objects.ts';
 import { makeBusyboxImage, type BusyboxImage } from '../harness/busybox.ts';
 import { run, tempDir, type TempDir } from '../harness/tools.ts';
 import { ROOT } from '../clients/support.ts';
-import { loudSkip, testPostgres, type TestDatabase, type TestPostgres } from '../support/postgres.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { testPostgres, type TestDatabase, type TestPostgres } from '../support/postgres.ts';
 import { startTestS3, type TestS3 } from '../support/s3.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { adminClient, makeWorld, pushRandomImage, type World } from '../support/world.ts';
 
 const server = await testPostgres();
 if ('skip' in server) {
-  loudSkip('The PostgreSQL + S3 end-to-end test (test/scaleout/backends.e2e.test.ts)', server.skip);
-  test('buildgrid serve on PostgreSQL + S3', { skip: `PostgreSQL unavailable: ${server.skip}` }, () => undefined);
+  const why = server.skip;
+  test('buildgrid serve on PostgreSQL + S3', (t) => skipOrFail(t, 'postgres', why));
 } else {
   let pgServer: TestPostgres = server;
   let db: TestDatabase;

@@ -4,7 +4,7 @@
 // CREATE DATABASE. Without it, a throwaway cluster is started here from Debian's binaries (initdb + postgres, as the
 // `postgres` user when running as root) on a free loopback port, and removed by stop() — and, as a safety net, killed
 // when the test process exits. When neither works, testPostgres() says why and the caller skips its PostgreSQL part
-// with a loud banner (loudSkip).
+// through test/harness/require.ts (loudly; a failure under BUILDGRID_TEST_REQUIRE).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -51,14 +51,6 @@ export async function testPostgres(): Promise<TestPostgres | { skip: string }> {
     await cluster.stop();
     return { skip: `the throwaway cluster started but refuses connections: ${(err as Error).message}` };
   }
-}
-
-/** Prints a banner nobody can miss, for a part of a test file that is skipped because its backend is missing. */
-export function loudSkip(part: string, reason: string): void {
-  const bar = '!'.repeat(100);
-  const lines = [`!!! ${part} is SKIPPED:`, ...reason.split('\n').map((l) => `!!!   ${l}`),
-    '!!! Install Debian\'s postgresql (scripts/install.sh does) or set BUILDGRID_TEST_DATABASE_URL (.ci/run does).'];
-  console.warn(`\n${bar}\n${lines.join('\n')}\n${bar}\n`);
 }
 
 async function connectAdmin(url: string, source: string, stopServer: () => Promise<void>): Promise<TestPostgres> {

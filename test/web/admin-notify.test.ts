@@ -6,7 +6,8 @@ import { ADMIN } from '../support/server.ts';
 import { apiCall } from '../support/world.ts';
 import { startReceiver, type Receiver } from '../hooks/receivers.ts';
 import { makeShopWorld, pushImage, sleep, type Pushed, type ShopWorld } from '../lifecycle/support.ts';
-import { ensureDashboardBuilt, launchChromium, screenshot, signedInContext } from './support.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { chromiumProblem, ensureDashboardBuilt, launchChromium, screenshot, signedInContext } from './support.ts';
 
 // Notification endpoints and worker tokens in the dashboard, in a real browser against a real server. An owner adds
 // an endpoint pointing at a loopback receiver through the form, the secret shown once is the one the receiver then
@@ -60,7 +61,7 @@ function signedWith(secret: string, body: string, header: unknown): boolean {
 }
 
 test('an owner adds an endpoint, sees a failed delivery, redelivers it from the page and it arrives signed', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx, page } = await signedInContext(browser, x.s.url, owner().email, owner().password);
   try {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
@@ -155,7 +156,7 @@ test('an owner adds an endpoint, sees a failed delivery, redelivers it from the 
 });
 
 test('a viewer is told that notification endpoints are for developers and owners', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const v = x.w.acmeViewer;
   assert.equal((await apiCall(x.s, v.token, 'GET', '/accounts/acme/notifications')).status, 403);
   const { ctx, page } = await signedInContext(browser, x.s.url, v.email, v.password);
@@ -171,7 +172,7 @@ test('a viewer is told that notification endpoints are for developers and owners
 });
 
 test('an administrator creates a worker token, a worker can use it, and after Revoke it cannot', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const workerConfig = (token: string) => fetch(`${x.s.url}/api/v1/worker/config`, { headers: { authorization: `Bearer ${token}` } });
   const { ctx, page } = await signedInContext(browser, x.s.url, ADMIN.email, ADMIN.password);
   try {
@@ -226,7 +227,7 @@ test('an administrator creates a worker token, a worker can use it, and after Re
 });
 
 test('someone who is not an administrator gets "Not allowed" on the workers page', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   assert.equal((await apiCall(x.s, owner().token, 'GET', '/admin/worker-tokens')).status, 403);
   const { ctx, page } = await signedInContext(browser, x.s.url, owner().email, owner().password);
   try {

@@ -5,7 +5,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
 import { apiCall, basic } from '../support/world.ts';
 import { makeBuildWorld, dockerfile, type BuildWorld } from '../builds/support.ts';
-import { ensureDashboardBuilt, launchChromium, screenshot, signIn, watchCsp } from './support.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { chromiumProblem, ensureDashboardBuilt, launchChromium, screenshot, signIn, watchCsp } from './support.ts';
 
 // The dashboard in a real browser (Debian's chromium through playwright-core) against a real server that builds:
 // sign in, create an application with a service from a local git repository, deploy, watch the log live, read the
@@ -69,7 +70,7 @@ async function waitLine(id: string, text: string): Promise<void> {
 const v2 = async (user: string, pass: string) => (await fetch(`${bw.s.url}/v2/`, { headers: { authorization: basic(user, pass) } })).status;
 
 test('signing in shows the applications page with what to do next', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.goto(`${bw.s.url}/a/acme`);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await screenshot(page, 'sign-in');
@@ -83,7 +84,7 @@ test('signing in shows the applications page with what to do next', { timeout: L
 });
 
 test('create an application with a service from a local git repository', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByRole('button', { name: 'Create your first application' }).click();
   await page.getByLabel('Application name').fill('Shop');
   await page.getByRole('button', { name: 'Create application' }).click();
@@ -109,7 +110,7 @@ test('create an application with a service from a local git repository', { timeo
 });
 
 test('deploy, then the build page shows log lines as they are written', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByRole('button', { name: 'Deploy', exact: true }).click();
   const started = page.locator('.deploy-started');
   await started.waitFor();
@@ -137,7 +138,7 @@ test('deploy, then the build page shows log lines as they are written', { timeou
 });
 
 test('the timeline lists the deployment and the build with commit, author, trigger and image', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const commit = repo.head();
   await page.getByRole('link', { name: 'shop', exact: true }).click();
   await page.getByRole('heading', { name: 'Build & Deployment Timeline' }).waitFor();
@@ -163,7 +164,7 @@ test('the timeline lists the deployment and the build with commit, author, trigg
 });
 
 test('the timeline updates live when a build starts elsewhere (CLI/API)', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const before = await page.locator('.tl[data-kind=build]').count();
   const r = await apiCall(bw.s, owner().token, 'POST', `/builds/${buildId}/rebuild`);
   assert.equal(r.status, 202);
@@ -173,7 +174,7 @@ test('the timeline updates live when a build starts elsewhere (CLI/API)', { time
 });
 
 test('copy the image URL; Pull & run shows docker and Kubernetes lines', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const image = imageOf(repo.head());
   const copy = page.locator('[data-service=web]').getByRole('button', { name: 'Copy image URL' });
   assert.equal(await copy.getAttribute('data-copy'), image);
@@ -196,7 +197,7 @@ test('copy the image URL; Pull & run shows docker and Kubernetes lines', { timeo
 });
 
 test('rotate the BuildGrid password in Settings: the old one is refused by the registry', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const old = owner().registry.password;
   assert.equal(await v2(owner().registry.username, old), 200);
   await page.getByRole('link', { name: 'Settings', exact: true }).click();
@@ -216,7 +217,7 @@ test('rotate the BuildGrid password in Settings: the old one is refused by the r
 });
 
 test('pull tokens: create (shown once), use, revoke', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByLabel('Name', { exact: true }).fill('ci');
   await page.getByLabel('Expires').selectOption('30');
   await page.getByRole('button', { name: 'Create token' }).click();
@@ -235,7 +236,7 @@ test('pull tokens: create (shown once), use, revoke', { timeout: LONG }, async (
 });
 
 test('members: an owner adds a new person (creating their login) and changes a role', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByRole('link', { name: 'Applications', exact: true }).click();
   await page.locator('.list-row', { hasText: 'Shop' }).getByText('Succeeded').waitFor();
   await screenshot(page, 'applications');
@@ -261,7 +262,7 @@ test('members: an owner adds a new person (creating their login) and changes a r
 });
 
 test('create another account from the account switcher', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.locator('#account-switcher').selectOption('__new');
   await page.getByRole('heading', { name: 'New account' }).waitFor();
   await page.getByLabel('Account name').fill('Initech');
@@ -274,7 +275,7 @@ test('create another account from the account switcher', { timeout: LONG }, asyn
 });
 
 test('a viewer cannot deploy: the button is disabled and the API refuses', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const vctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   try {
     const vp = await vctx.newPage();
@@ -298,7 +299,7 @@ test('a viewer cannot deploy: the button is disabled and the API refuses', { tim
 });
 
 test('at phone width the application page fits the screen', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const pctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   try {
     const pp = await pctx.newPage();
@@ -315,7 +316,7 @@ test('at phone width the application page fits the screen', { timeout: LONG }, a
 });
 
 test('cancel a running build from its page', { timeout: LONG }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   // A new commit (a rebuild of the same one would take the slow step from the layer cache).
   await repo.commit({ 'hello.txt': 'hello again\n' }, 'second commit');
   const d = await apiCall(bw.s, owner().token, 'POST', '/accounts/acme/apps/shop/deploy', {});
@@ -333,6 +334,6 @@ test('cancel a running build from its page', { timeout: LONG }, async (t) => {
 });
 
 test('no page broke the Content-Security-Policy (no inline script or style, nothing from elsewhere)', (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   assert.deepEqual(cspViolations, []);
 });

@@ -7,7 +7,8 @@ import { sha256Of } from '../../src/core/digest.ts';
 import { ADMIN } from '../support/server.ts';
 import { apiCall } from '../support/world.ts';
 import { credsOf, makeShopWorld, pushImage, recordDeployment, sleep, type Pushed, type ShopWorld } from '../lifecycle/support.ts';
-import { ensureDashboardBuilt, launchChromium, screenshot, signedInContext, signIn, watchCsp } from './support.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { chromiumProblem, ensureDashboardBuilt, launchChromium, screenshot, signedInContext, signIn, watchCsp } from './support.ts';
 
 // Retention and storage in the dashboard, in a real browser against a real server (issue 6): an owner sets the
 // application's policy, a dry run lists exactly the images and bytes the API reports, Apply now moves them to the
@@ -101,7 +102,7 @@ const usageOf = (r: { uniqueBytes: number; sharedBytes: number; totalBytes: numb
   ({ unique: r.uniqueBytes, shared: r.sharedBytes, total: r.totalBytes, trash: r.trashBytes });
 
 test('an owner sets the application\'s retention policy on its page', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await signIn(page, x.s.url, owner().email, owner().password);
   await page.goto(`${x.s.url}/a/acme/apps/shop`);
   await page.getByRole('heading', { name: 'Retention & storage' }).waitFor();
@@ -131,7 +132,7 @@ test('an owner sets the application\'s retention policy on its page', { timeout:
 });
 
 test('a dry run lists exactly the images the API says would go, and the bytes it would free', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByRole('button', { name: 'Dry run' }).click();
   const report = page.locator('[data-testid=retention-report][data-dry-run=true]');
   await report.waitFor();
@@ -165,7 +166,7 @@ test('a dry run lists exactly the images the API says would go, and the bytes it
 });
 
 test('Apply now removes them: they are in the trash, and the timeline says "removed by retention"', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByRole('button', { name: 'Apply now' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByText('The last dry run found 3').waitFor();
@@ -205,7 +206,7 @@ test('Apply now removes them: they are in the trash, and the timeline says "remo
 });
 
 test('Restore brings the image and its tag back', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const p = web[1]!;
   assert.ok(!(await tagsOf(p.repository)).includes(p.commit));
   await page.getByRole('table', { name: 'Removed images' }).getByRole('button', { name: `Restore ${imageOf(p)}` }).click();
@@ -227,7 +228,7 @@ test('Restore brings the image and its tag back', { timeout: T }, async (t) => {
 });
 
 test('the application\'s storage usage equals the API\'s: unique, shared, total, in trash', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const u = (await apiCall(x.s, owner().token, 'GET', '/accounts/acme/apps/shop/usage')).body;
   assert.ok(u.application.sharedBytes >= 16_384, `the base layer is shared with blog (${u.application.sharedBytes})`);
   assert.ok(u.application.trashBytes > 0, 'two images are still in the trash');
@@ -238,7 +239,7 @@ test('the application\'s storage usage equals the API\'s: unique, shared, total,
 });
 
 test('the account Storage page: default policy, usage per application, trash', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Storage' }).click();
   await page.getByRole('heading', { name: 'Storage', level: 1 }).waitFor();
   const usage = (await apiCall(x.s, owner().token, 'GET', '/accounts/acme/usage')).body;
@@ -268,7 +269,7 @@ test('the account Storage page: default policy, usage per application, trash', {
 });
 
 test('a viewer sees the policy, usage and trash, but cannot change, run or restore', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx: vctx, page: vp } = await signedInContext(browser, x.s.url, x.w.acmeViewer.email, x.w.acmeViewer.password);
   try {
     await vp.goto(`${x.s.url}/a/acme/apps/shop`);
@@ -286,7 +287,7 @@ test('a viewer sees the policy, usage and trash, but cannot change, run or resto
 });
 
 test('an administrator starts a GC dry run and finds it in the history with what it would free', { timeout: T }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx: actx, page: ap } = await signedInContext(browser, x.s.url, ADMIN.email, ADMIN.password);
   try {
     await ap.getByRole('link', { name: 'Administration' }).click();
@@ -332,6 +333,6 @@ test('an administrator starts a GC dry run and finds it in the history with what
 });
 
 test('no page broke the Content-Security-Policy', (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   assert.deepEqual(cspViolations, []);
 });

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, ADMIN, type TestServer } from '../support/server.ts';
 import { apiCall, makeWorld, type World } from '../support/world.ts';
-import { ensureDashboardBuilt, launchChromium, signIn, watchCsp } from './support.ts';
+import { skipOrFail } from '../harness/require.ts';
+import { chromiumProblem, ensureDashboardBuilt, launchChromium, signIn, watchCsp } from './support.ts';
 
 // The dashboard's session in a real browser: after sign-in no token is in the page's storage or readable cookies; the
 // main pages load under the Content-Security-Policy without a single violation; another origin's auto-submitting form
@@ -51,7 +52,7 @@ async function newPage(): Promise<{ ctx: BrowserContext; page: Page; violations:
 const registryPassword = async () => (await apiCall(s, w.acmeOwner.token, 'GET', '/credentials')).body.password as string;
 
 test('after sign-in no token is in localStorage, sessionStorage or script-readable cookies', { timeout: 60_000 }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx, page, violations } = await newPage();
   try {
     await signIn(page, s.url, w.acmeOwner.email, w.acmeOwner.password);
@@ -75,7 +76,7 @@ test('after sign-in no token is in localStorage, sessionStorage or script-readab
 });
 
 test('the main pages load under the Content-Security-Policy without violations', { timeout: 120_000 }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx, page, violations } = await newPage();
   try {
     await signIn(page, s.url, ADMIN.email, ADMIN.password);
@@ -107,7 +108,7 @@ test('the main pages load under the Content-Security-Policy without violations',
 });
 
 test("another origin's auto-submitting form cannot act with the session cookie", { timeout: 60_000 }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx, page } = await newPage();
   try {
     await signIn(page, s.url, w.acmeOwner.email, w.acmeOwner.password);
@@ -132,7 +133,7 @@ test("another origin's auto-submitting form cannot act with the session cookie",
 });
 
 test('sign-out ends the session on the server, not only in the page', { timeout: 60_000 }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx, page, violations } = await newPage();
   try {
     await signIn(page, s.url, w.acmeOwner.email, w.acmeOwner.password);
@@ -153,7 +154,7 @@ test('sign-out ends the session on the server, not only in the page', { timeout:
 });
 
 test('a token an older dashboard left in localStorage is revoked and removed', { timeout: 60_000 }, async (t) => {
-  if (!browser) return t.skip('chromium did not start');
+  if (!browser) return skipOrFail(t, 'chromium', chromiumProblem());
   const { ctx, page } = await newPage();
   try {
     const old = (await apiCall(s, null, 'POST', '/auth/login', { email: w.acmeOwner.email, password: w.acmeOwner.password })).body.token as string;

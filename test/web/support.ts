@@ -25,19 +25,26 @@ export function ensureDashboardBuilt(): void {
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
+let launchProblem = 'launchChromium() was not called';
+
 /**
- * Debian's chromium driven by playwright-core (a fresh temporary profile per launch), or null, after a loud banner,
- * when it cannot start here: the browser tests are then skipped and nothing else is.
+ * Debian's chromium driven by playwright-core (a fresh temporary profile per launch), or null when it cannot start
+ * here (chromiumProblem() then says why): each browser test then calls `skipOrFail(t, 'chromium', chromiumProblem())`
+ * (test/harness/require.ts), which skips it loudly, or fails it under BUILDGRID_TEST_REQUIRE.
  */
 export async function launchChromium(): Promise<Browser | null> {
   try {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (apt-get install chromium; scripts/install.sh does)`);
     return await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
   } catch (err) {
-    const line = '!'.repeat(100);
-    console.error(`\n${line}\n!!! CHROMIUM DID NOT START: the dashboard's browser tests are SKIPPED.\n!!! ${(err as Error).message.split('\n')[0]}\n${line}\n`);
+    launchProblem = `chromium did not start: ${(err as Error).message.split('\n')[0]}`;
     return null;
   }
+}
+
+/** Why the last launchChromium() returned null. */
+export function chromiumProblem(): string {
+  return launchProblem;
 }
 
 /**

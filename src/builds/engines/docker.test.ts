@@ -1,5 +1,5 @@
 // The Docker Engine build engine against a real, private dockerd (Debian's docker.io, vfs, no bridge) and a real
-// BuildGrid registry. When dockerd cannot start here the docker tests are skipped with a loud banner.
+// BuildGrid registry. When dockerd cannot start here the docker tests skip loudly (fail under BUILDGRID_TEST_REQUIRE).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAppError } from '../../core/errors.ts';
 import { tryStartDockerd, type Dockerd } from '../../../test/harness/dockerd.ts';
+import { skipOrFail } from '../../../test/harness/require.ts';
 import type { BuildEngine } from '../types.ts';
 import { createDockerEngine } from './docker.ts';
 import { processesMentioning, report, startEngineWorld, type EngineWorld } from './testing/fixture.ts';
@@ -20,8 +21,7 @@ before(async () => {
   w = await startEngineWorld('bg-dke-');
   const started = await tryStartDockerd();
   if (!started.ok) {
-    skipReason = `dockerd unavailable: ${started.reason.split('\n')[0]}`;
-    console.log(`\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n!!! DOCKER ENGINE TESTS SKIPPED: ${skipReason}\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n`);
+    skipReason = started.reason;
     return;
   }
   dockerd = started.dockerd;
@@ -49,7 +49,7 @@ CMD ["cat", "/combined.txt"]
 `;
 
 test('check() reaches the daemon; an unreachable daemon gives an actionable message', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (skipReason) return skipOrFail(t, 'dockerd', skipReason);
   await engine.check();
   console.log(`# docker: server ${dockerd!.serverVersion}, client ${dockerd!.client}`);
   const nowhere = createDockerEngine({ host: `unix://${join(w.root, 'no-such.sock')}`, client: dockerd!.client });
@@ -59,7 +59,7 @@ test('check() reaches the daemon; an unreachable daemon gives an actionable mess
 });
 
 test('builds a multi-stage Dockerfile with build args and labels, pushes it, and reuses the daemon cache', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (skipReason) return skipOrFail(t, 'dockerd', skipReason);
   const ctx = await w.context('app', { 'Dockerfile': dockerfile(w.base), 'static.txt': 'static\n', 'app.txt': 'version 1\n' });
   const labels = { 'org.opencontainers.image.revision': 'b'.repeat(40), 'buildgrid.service': 'web' };
   const repo = 'acme/shop.docker';
@@ -96,7 +96,7 @@ test('builds a multi-stage Dockerfile with build args and labels, pushes it, and
 });
 
 test('a failing RUN and an unknown instruction fail with the daemon\'s message', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (skipReason) return skipOrFail(t, 'dockerd', skipReason);
   const ctx = await w.context('bad-run', { 'Dockerfile': `FROM ${w.base}\nRUN echo about to fail && false\n` });
   const req = w.request(ctx, { repo: 'acme/shop.bad', tag: 'x1', cacheKey: 'svc-bad' });
   await assert.rejects(engine.buildAndPush(req), (e: unknown) => {
@@ -118,7 +118,7 @@ test('a failing RUN and an unknown instruction fail with the daemon\'s message',
 });
 
 test('cancel during a RUN kills the CLI and leaves no build container', async (t) => {
-  if (skipReason) return t.skip(skipReason);
+  if (skipReason) return skipOrFail(t, 'dockerd', skipReason);
   const ctx = await w.context('slow', { 'Dockerfile': `FROM ${w.base}\nRUN echo started-sleeping && sleep 30\n` });
   const ac = new AbortController();
   const req = w.request(ctx, { repo: 'acme/shop.slow', tag: 'c1', cacheKey: 'svc-slow', signal: ac.signal });
