@@ -6,6 +6,7 @@ import { skipOrFail } from '../../test/harness/require.ts';
 import { testPostgres, type TestDatabase } from '../../test/support/postgres.ts';
 import { migrateToLatest, schemaStatus, MIGRATIONS, MIGRATION_TABLE } from './index.ts';
 import { openPostgres } from './postgres.ts';
+import { STALE_PROCESSING_MS } from './hooks.ts';
 import { buildInput, fromNow, seed } from './suite-fixtures.ts';
 import { digestOf, rejectsWith } from './suite-helpers.ts';
 import { lockKeys } from './locking.ts';
@@ -250,6 +251,25 @@ if ('skip' in server) {
           assert.ok(blocked, 'blocked while the sweep transaction holds the digest');
           assert.ok(await m!.repositories.hasBlob(r.id, d));
         });
+      } finally {
+        await m!.close();
+      }
+    });
+
+    test('a hook delivery still processing after STALE_PROCESSING_MS is taken over by one redelivery (as on SQLite)', async () => {
+      const db = await fresh();
+      const [m] = dropWhenClosed([await openPostgres({ url: db.url })], db);
+      try {
+        const s = await seed(m!);
+        const hook = await m!.hooks.ensure({ id: 'h', applicationId: s.applicationId, accountId: s.accountId, secretEnc: 'e' });
+        const input = { hookId: hook.id, applicationId: s.applicationId, provider: 'github' as const, event: 'push', deliveryKey: 'github:k1', branch: 'main', commit: null };
+        const first = await m!.hooks.startDelivery(input);
+        assert.equal((await m!.hooks.startDelivery(input)).duplicate, true, 'processing and fresh');
+        const old = new Date(Date.now() - STALE_PROCESSING_MS - 1000).toISOString();
+        await withKysely(db.url, (k) => k.updateTable('hook_deliveries').set({ updated_at: old }).where('id', '=', first.delivery.id).execute());
+        const takeover = await Promise.all([1, 2, 3].map(() => m!.hooks.startDelivery(input)));
+        assert.equal(takeover.filter((r) => !r.duplicate).length, 1);
+        assert.equal(takeover.find((r) => !r.duplicate)!.delivery.id, first.delivery.id);
       } finally {
         await m!.close();
       }

@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import { appsSuite } from './suite-apps.ts';
 import { buildsSuite } from './suite-builds.ts';
+import { hooksSuite } from './suite-hooks.ts';
+import { lifecycleSuite } from './suite-lifecycle.ts';
 import type { OpenStore, OpenTwins } from './suite-helpers.ts';
 import { peopleSuite } from './suite-people.ts';
 import { queueSuite } from './suite-queue.ts';
@@ -16,8 +18,8 @@ export interface SuiteOptions {
 
 /**
  * The backend-independent contract tests for Metadata. Every backend runs exactly this suite (SQLite file and
- * :memory: in metadata.test.ts; PostgreSQL later), so behaviour cannot drift between them. `open` must return a
- * fresh, empty, migrated store on every call.
+ * :memory: in metadata.test.ts; PostgreSQL in postgres.test.ts), so behaviour cannot drift between them. `open`
+ * must return a fresh, empty, migrated store on every call.
  */
 export function runMetadataSuite(name: string, open: OpenStore, opts: SuiteOptions = {}): void {
   describe(`metadata contract: ${name}`, () => {
@@ -32,5 +34,7 @@ export function runMetadataSuite(name: string, open: OpenStore, opts: SuiteOptio
     appsSuite(open);
     buildsSuite(open);
     queueSuite(open, opts.openTwins);
+    hooksSuite(open);
+    lifecycleSuite(open);
   });
 }
