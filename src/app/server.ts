@@ -23,6 +23,7 @@ import { createHooks } from './hooks.ts';
 import { createLifecyclePart } from './lifecycle.ts';
 import { ensureAdmin } from './bootstrap.ts';
 import { registerWeb } from './web.ts';
+import { createMirror } from './mirror.ts';
 
 /** A running BuildGrid server. */
 export interface RunningServer {
@@ -79,7 +80,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     maxManifestBytes: config.maxManifestBytes,
     uploadKey: createHmac('sha256', secretKey).update('upload-ids').digest(),
     grant: (p, requested) => grantedAccess(rules, p, requested),
-    parseScope, pulls: lifecycle.pulls,
+    parseScope, pulls: lifecycle.pulls, mirror: createMirror({ config, metadata, blobs, log }),
     observe: (m) => metrics.observe({ ...m, route: `registry.${m.route}` }),
     onError: (err, req) => log.error({ err, url: req.url, method: req.method }, 'registry request failed'),
   });

@@ -12,6 +12,7 @@ import type { AccessRules, Action, Principal } from './types.ts';
  * | user        | namespaces of accounts they belong to (any role)   | no   | no     |
  * | pull token  | its account's namespace, only its list when set    | no   | no     |
  * | job         | its repository; pull-only in its pullNamespaces    | yes  | no     |
+ * | any but pull tokens | mirror/… (cached upstream images)         | no   | no     |
  *
  * A job pushes blobs and manifests by digest freely, but sets one tag only: its build's commit (`tagRefusal`).
  *
@@ -30,6 +31,8 @@ export interface AccessRulesOptions {
   now?: () => number;
 }
 
+/** The read-only namespace of cached upstream images (registry/mirror/). */
+export const MIRROR_NAMESPACE = 'mirror';
 const ALL: readonly Action[] = ['pull', 'push', 'delete'];
 const PULL: readonly Action[] = ['pull'];
 const PULL_PUSH: readonly Action[] = ['pull', 'push'];
@@ -57,6 +60,9 @@ export function createAccessRules(opts: AccessRulesOptions): CachingAccessRules 
 
   async function allowed(p: Principal, name: string): Promise<readonly Action[]> {
     if (!isRepositoryName(name)) return [];
+    // The pull-through cache of public base images: every signed-in user and every build may pull it; nobody may push
+    // or delete there (only the cache itself writes it), administrators included. Pull tokens stay within their account.
+    if (namespaceOf(name) === MIRROR_NAMESPACE) return p.kind === 'pull-token' ? [] : PULL;
     if (p.kind === 'user' && p.isAdmin) return ALL;
     if (p.kind === 'job') {
       if (name === p.repository) return PULL_PUSH;

@@ -5,6 +5,7 @@
 // streams. Sizes are capped. Nothing here knows about BuildGrid's store; registry/mirror/ does.
 
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AppError } from '../core/errors.ts';
 import { digestOfLike, isDigest, sha256Of, type Digest } from '../core/digest.ts';
 import { MANIFEST_MEDIA_TYPES } from './mediatypes.ts';
@@ -118,8 +119,9 @@ export class UpstreamClient {
     }
     this.#expectOk(a, `blob ${digest} of ${repo}`);
     const verifier = new DigestVerifier({ expectedDigest: digest, maxBytes: this.#o.maxBlobBytes, ...(size !== undefined ? { expectedSize: size } : {}) });
-    a.body.once('error', (err) => verifier.destroy(err));
-    return a.body.pipe(verifier);
+    // The reader sees every failure through `verifier`; this only keeps a failure from going unhandled here.
+    pipeline(a.body, verifier).catch(() => undefined);
+    return verifier;
   }
 
   async #send(method: 'GET' | 'HEAD', repo: string, rest: string, headers: Record<string, string>, signal?: AbortSignal): Promise<UpstreamAnswer> {

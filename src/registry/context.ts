@@ -3,6 +3,7 @@ import type { Metadata, Repository } from '../metadata/types.ts';
 import type { BlobReader, BlobWriter } from '../storage/types.ts';
 import type { GateDeps, Caller } from './gate.ts';
 import type { PullRecorder } from './pulls.ts';
+import type { MirrorFetcher } from './mirror/fetcher.ts';
 
 /** Everything the /v2 handlers may use. Read handlers only get `blobs` (a reader); write handlers get `ingest`. */
 export interface RegistryDeps extends GateDeps {
@@ -16,6 +17,8 @@ export interface RegistryDeps extends GateDeps {
   maxManifestBytes: number;
   /** Key for binding upload session ids to their repository (HMAC). */
   uploadKey: Buffer;
+  /** The pull-through cache: fetches what a read of mirror/<registry>/… misses (absent: no mirror). */
+  mirror?: MirrorFetcher;
   /** Records manifest pulls in memory for retention (flushed in batches; absent: pulls are not recorded). */
   pulls?: PullRecorder;
   /** Called once per finished request, for metrics. */

@@ -10,6 +10,17 @@ import type { Socket } from 'node:net';
 import { makeBusyboxImage, type BusyboxImage, type BusyboxImageOptions } from '../harness/busybox.ts';
 import { startReferenceRegistry, type ReferenceRegistry, type ReferenceRegistryOptions } from '../harness/reference-registry.ts';
 import { runOk, tempDir, removeTree } from '../harness/tools.ts';
+import { DEFAULT_UPSTREAMS, type UpstreamConfig } from '../../src/config/upstreams.ts';
+
+/**
+ * An `upstreams` setting with exactly `given`: every default (Docker Hub, ghcr.io, …) is switched off, so a test can
+ * never reach the internet by naming a registry it did not point at loopback.
+ */
+export function onlyUpstreams(given: Record<string, UpstreamConfig>): Record<string, UpstreamConfig | false> {
+  const off: Record<string, false> = {};
+  for (const name of Object.keys(DEFAULT_UPSTREAMS)) off[name] = false;
+  return { ...off, ...given };
+}
 
 export interface CountedRequest { method: string; path: string; status: number }
 
