@@ -13,6 +13,9 @@ export interface GateDeps {
   clientAddress?: (req: IncomingMessage) => string;
 }
 
+/** Actions a request needs on one repository, as a challenge names them. */
+export interface ScopeNeed { name: string; actions: Action[] }
+
 /** An authenticated /v2 caller. Bearer callers carry the access granted in their token. */
 export interface Caller {
   /** Who it is now (for a bearer token: rechecked against the credential it came from). */
@@ -77,10 +80,14 @@ export function mayListCatalog(caller: Caller): boolean {
   return caller.via === 'basic' || (caller.access ?? []).some((a) => a.type === 'registry' && a.name === 'catalog');
 }
 
-/** The `WWW-Authenticate` challenge for a request needing `actions` on `name` (or no scope). */
-export function challenge(deps: GateDeps, scope?: { name: string; actions: Action[] }, error?: 'insufficient_scope' | 'invalid_token'): string {
+/**
+ * The `WWW-Authenticate` challenge for a request needing `actions` on `name` (or no scope); several scopes share one
+ * space-separated `scope` parameter, as distribution writes them. Names must already be valid repository names.
+ */
+export function challenge(deps: GateDeps, scope?: ScopeNeed | ScopeNeed[], error?: 'insufficient_scope' | 'invalid_token'): string {
   let h = `Bearer realm="${deps.realm}",service="${deps.service}"`;
-  if (scope) h += `,scope="repository:${scope.name}:${scope.actions.join(',')}"`;
+  const scopes = scope === undefined ? [] : Array.isArray(scope) ? scope : [scope];
+  if (scopes.length > 0) h += `,scope="${scopes.map((x) => `repository:${x.name}:${x.actions.join(',')}`).join(' ')}"`;
   if (error) h += `,error="${error}"`;
   return h;
 }

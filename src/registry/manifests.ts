@@ -1,6 +1,6 @@
-import { AppError } from '../core/errors.ts';
+import { AppError, isAppError } from '../core/errors.ts';
 import { digestOfLike, sha256Of, type Digest } from '../core/digest.ts';
-import { parseReference } from '../core/reference.ts';
+import { parseReference, type Reference } from '../core/reference.ts';
 import { Lru } from '../core/lru.ts';
 import { parseManifest } from '../oci/manifest.ts';
 import type { ManifestRecord } from '../metadata/types.ts';
@@ -9,8 +9,22 @@ import { readBody, sendEmpty, type Handler, type RequestContext } from './contex
 /** Manifests are content-addressed, so cached bytes never go stale. */
 const bytesCache = new Lru<string, Buffer>({ maxWeight: 64 * 1024 * 1024, maxEntries: 20000, weigh: (b) => b.length });
 
+/**
+ * The reference of a manifest read (GET/HEAD). One that is neither a valid tag nor a valid digest names no manifest:
+ * throws AppError MANIFEST_UNKNOWN (404), the only failure the spec's table lists for those endpoints. Writes (PUT,
+ * DELETE) keep parseReference's 400.
+ */
+export function readReference(name: string, ref: string): Reference {
+  try {
+    return parseReference(ref);
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    throw new AppError('MANIFEST_UNKNOWN', `manifest ${ref.slice(0, 80)} not found in ${name}: a reference is a tag (up to 128 of [A-Za-z0-9_.-], not starting with . or -) or a digest (sha256:<64 lowercase hex>)`);
+  }
+}
+
 async function resolve(ctx: RequestContext): Promise<ManifestRecord> {
-  const ref = parseReference(ctx.ref);
+  const ref = readReference(ctx.name, ctx.ref);
   const repo = ctx.repo;
   if (!repo) throw new AppError('NAME_UNKNOWN', `repository ${ctx.name} not known to registry`);
   const md = ctx.deps.metadata;

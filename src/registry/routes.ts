@@ -3,6 +3,7 @@
  * Names may contain slashes, so matching is by suffix: `/v2/<name>/manifests/<reference>`.
  */
 import type { Action } from '../auth/types.ts';
+import { isRepositoryName } from '../core/reference.ts';
 
 export type RouteName =
   | 'base' | 'token' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'upload-start' | 'upload' | 'referrers';
@@ -55,4 +56,14 @@ export function neededAction(route: RouteName, method: string): Action | null {
   if (method === 'DELETE' && (route === 'manifest' || route === 'blob')) return 'delete';
   if (method === 'GET' || method === 'HEAD') return route === 'upload' ? 'push' : 'pull';
   return 'push';
+}
+
+/**
+ * The repository a cross-repository mount (`POST …/blobs/uploads/?mount=<digest>&from=<repo>`) reads from, when it is a
+ * valid name other than `name`: the request then also needs `pull` there. Null for every other request.
+ */
+export function mountSource(route: RouteName, name: string, query: URLSearchParams): string | null {
+  if (route !== 'upload-start' || !query.get('mount')) return null;
+  const from = query.get('from');
+  return from && from !== name && isRepositoryName(from) ? from : null;
 }

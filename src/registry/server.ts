@@ -3,11 +3,11 @@ import { AppError, isAppError } from '../core/errors.ts';
 import { parseReference, parseRepositoryName } from '../core/reference.ts';
 import type { Action } from '../auth/types.ts';
 import { retryAfterHeader } from '../auth/index.ts';
-import { matchRoute, METHODS, neededAction, type RouteName } from './routes.ts';
-import { authenticate, allowedActions, challenge, type Caller } from './gate.ts';
+import { matchRoute, METHODS, mountSource, neededAction, type RouteName } from './routes.ts';
+import { authenticate, allowedActions, challenge, type Caller, type ScopeNeed } from './gate.ts';
 import { sendEmpty, sendJson, type Handler, type RegistryDeps, type RequestContext } from './context.ts';
 import { sendRegistryError, READ_ONLY_MESSAGE } from './errors.ts';
-import { getManifest, putManifest, deleteManifest } from './manifests.ts';
+import { getManifest, putManifest, deleteManifest, readReference } from './manifests.ts';
 import { getBlob, deleteBlob } from './blobs.ts';
 import { startUpload, patchUpload, putUpload, getUpload, cancelUpload } from './uploads.ts';
 import { listTags, listCatalog, listReferrers } from './listing.ts';
@@ -80,7 +80,9 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: Registr
   const action = neededAction(match.route, method);
   const caller = await authenticate(req, deps);
   if (!caller) {
-    const scope = action && name ? { name, actions: scopeActions(action) } : undefined;
+    const scope: ScopeNeed[] = action && name ? [{ name, actions: scopeActions(action) }] : [];
+    const from = mountSource(match.route, name, url.searchParams);
+    if (from) scope.push({ name: from, actions: ['pull'] }); // so a token client mounts in one round
     const catalogScope = match.route === 'catalog' ? ',scope="registry:catalog:*"' : '';
     throw Object.assign(new AppError('UNAUTHORIZED', 'authentication required: docker login with your BuildGrid credentials'), {
       challenge: challenge(deps, scope) + catalogScope,
@@ -96,6 +98,7 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: Registr
   if (deps.mirror && (match.route === 'manifest' || match.route === 'blob') && (method === 'GET' || method === 'HEAD')) {
     await deps.mirror.beforeRead(match.route, name, match.ref ?? ''); // a miss under mirror/ is fetched upstream first
   }
+  if (match.route === 'manifest' && (method === 'GET' || method === 'HEAD')) readReference(name, match.ref ?? ''); // 404, not 400
   const ctx: RequestContext = {
     req, res, method, query: url.searchParams, caller, name, ref: match.ref ?? '',
     repo: name ? await deps.metadata.repositories.get(name) : null,

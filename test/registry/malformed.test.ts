@@ -40,9 +40,11 @@ test('malformed digests and references', async () => {
   await expectError('/v2/acme/app.web/blobs/sha256:xyz', {}, 400, 'DIGEST_INVALID');
   await expectError('/v2/acme/app.web/blobs/md5:0123456789abcdef0123456789abcdef', {}, 400, 'DIGEST_INVALID');
   await expectError(`/v2/acme/app.web/blobs/sha256:${'A'.repeat(64)}`, {}, 400, 'DIGEST_INVALID');
-  await expectError('/v2/acme/app.web/manifests/sha256:123', {}, 400, 'DIGEST_INVALID');
-  await expectError(`/v2/acme/app.web/manifests/${'t'.repeat(129)}`, {}, 400, 'MANIFEST_INVALID');
-  await expectError('/v2/acme/app.web/manifests/.hidden', {}, 400, 'MANIFEST_INVALID');
+  // A read by a reference that is neither tag nor digest names no manifest (the spec lists only 404 for GET/HEAD).
+  await expectError('/v2/acme/app.web/manifests/sha256:123', {}, 404, 'MANIFEST_UNKNOWN');
+  await expectError(`/v2/acme/app.web/manifests/${'t'.repeat(129)}`, {}, 404, 'MANIFEST_UNKNOWN');
+  await expectError('/v2/acme/app.web/manifests/.hidden', {}, 404, 'MANIFEST_UNKNOWN');
+  await expectError('/v2/acme/app.web/manifests/sha256:123', { method: 'DELETE' }, 400, 'DIGEST_INVALID');
   await expectError('/v2/acme/app.web/referrers/notadigest', {}, 400, 'DIGEST_INVALID');
   await expectError(`/v2/acme/app.web/blobs/${sha256Of('absent')}`, {}, 404, 'BLOB_UNKNOWN');
   await expectError('/v2/acme/app.web/manifests/nope', {}, 404, 'MANIFEST_UNKNOWN');
