@@ -6,10 +6,11 @@ const BIN = fileURLToPath(new URL('../../bin/buildgrid.mjs', import.meta.url));
 /** Result of one CLI run. */
 export interface CliResult { code: number | null; stdout: string; stderr: string; json: any }
 
-/** Runs `buildgrid ARGS` as a child process with the given environment additions (and optional stdin). */
-export function cli(args: string[], env: Record<string, string> = {}, input?: string, timeoutMs = 60_000): Promise<CliResult> {
+/** Runs `buildgrid ARGS` as a child process with the given environment additions (and optional stdin, cwd). */
+export function cli(args: string[], env: Record<string, string> = {}, input?: string, timeoutMs = 60_000, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
