@@ -44,7 +44,7 @@ function engineFor(config: Config, dataDir: string): BuildEngine {
     const p = sandboxPolicy(config);
     return createDockerEngine({ host: config.dockerHost ?? 'unix:///var/run/docker.sock', network: config.buildNetwork, memoryBytes: p.memoryBytes, cpus: p.cpus });
   }
-  return createBuildahEngine({ workDir: join(dataDir, 'buildah'), isolation: config.buildIsolation, sandbox: sandboxPolicy(config) });
+  return createBuildahEngine({ workDir: join(dataDir, 'buildah'), isolation: config.buildIsolation, sandbox: sandboxPolicy(config), mirrors: Object.keys(config.upstreams) });
 }
 
 /** The RUN-step sandbox the configuration asks for. */

@@ -5,6 +5,10 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../src/app/server.ts';
 import { testBackendOverrides } from './backends.ts';
+import { DEFAULT_UPSTREAMS } from '../../src/config/upstreams.ts';
+
+/** Every default upstream (Docker Hub, ghcr.io, …) off: a test server never reaches the internet for a base image. */
+const NO_UPSTREAMS = Object.fromEntries(Object.keys(DEFAULT_UPSTREAMS).map((name) => [name, false]));
 
 /** Admin credentials of every test server. */
 export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123' };
@@ -30,7 +34,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
     env: {},
     overrides: {
       port: probe, host: '127.0.0.1', dataDir, publicUrl: `http://127.0.0.1:${probe}`,
-      adminEmail: ADMIN.email, adminPassword: ADMIN.password, logLevel: 'silent', ...backends.overrides, ...overrides,
+      adminEmail: ADMIN.email, adminPassword: ADMIN.password, logLevel: 'silent', upstreams: NO_UPSTREAMS, ...backends.overrides, ...overrides,
     },
   });
   const origWrite = process.stderr.write.bind(process.stderr);

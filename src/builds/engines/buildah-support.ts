@@ -36,16 +36,28 @@ export function nsArgs(blobInfoCache: string, tmp: string, emptyDir: string): st
 export async function writeConfigs(
   dir: string,
   driver: StorageDriver,
-  o: { registry: string | null; insecure: boolean; credentials: { username: string; password: string } | null; search: string[] },
+  o: {
+    registry: string | null; insecure: boolean; credentials: { username: string; password: string } | null; search: string[];
+    /**
+     * Upstream registry names (docker.io, ghcr.io, …) whose images are pulled through BuildGrid's pull-through cache
+     * at <registry>/mirror/<name>; with docker.io among them and no `search`, short names resolve to docker.io as
+     * Docker does (FROM node:20 → docker.io/library/node:20 → <registry>/mirror/docker.io/library/node:20).
+     */
+    mirrors?: readonly string[];
+  },
 ): Promise<NodeJS.ProcessEnv> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   for (const d of ['tmp', 'home', 'regd', 'net']) await mkdir(join(dir, d), { recursive: true, mode: 0o700 });
   const q = (s: string): string => JSON.stringify(s); // TOML basic strings accept JSON string syntax for these values
+  const mirrors = o.registry ? (o.mirrors ?? []) : [];
+  const search = o.search.length > 0 ? o.search : mirrors.includes('docker.io') ? ['docker.io'] : [];
+  const tls = `insecure = ${o.insecure ? 'true' : 'false'}`;
   const registries = [
-    `unqualified-search-registries = [${o.search.map(q).join(', ')}]`,
+    `unqualified-search-registries = [${search.map(q).join(', ')}]`,
     'short-name-mode = "enforcing"',
-    ...(o.registry ? ['', '[[registry]]', `location = ${q(o.registry)}`, `insecure = ${o.insecure ? 'true' : 'false'}`] : []),
+    ...(o.registry ? ['', '[[registry]]', `location = ${q(o.registry)}`, tls] : []),
+    ...mirrors.flatMap((m) => ['', '[[registry]]', `prefix = ${q(m)}`, `location = ${q(`${o.registry}/mirror/${m}`)}`, tls]),
     '',
   ].join('\n');
   await writeFile(join(dir, 'registries.conf'), registries);

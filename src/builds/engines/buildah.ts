@@ -66,6 +66,8 @@ export interface BuildahEngineOptions {
    * short name fails with a clear message instead of reaching for docker.io); ['docker.io'] behaves like Docker.
    */
   unqualifiedSearchRegistries?: string[];
+  /** Upstream registry names pulled through BuildGrid's pull-through cache (writeConfigs in buildah-support.ts). Default none. */
+  mirrors?: readonly string[];
   /** Kill a build (bud + push) that takes longer than this. Default 2 h. */
   buildTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when a build is cancelled. Default 2 000 ms. */
@@ -285,6 +287,7 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
           insecure,
           credentials: req.credentials,
           search: opts.unqualifiedSearchRegistries ?? [],
+          mirrors: opts.mirrors,
         });
         const dirs = { cache, build };
         const secrets = [req.credentials.password, Buffer.from(`${req.credentials.username}:${req.credentials.password}`).toString('base64')];
