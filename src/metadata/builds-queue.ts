@@ -1,12 +1,14 @@
 import type { Kysely, Updateable } from 'kysely';
 import { nowIso, toJson, toStoredTime } from './codec.ts';
 import { RUNNING, closePhases, openPhase, phasesOf, toBuild } from './builds-rows.ts';
+import { AppError } from '../core/errors.ts';
+import { pickFair, queuePlace } from './builds-fair.ts';
 import { hasRowLocks } from './locking.ts';
 import type { BuildsTable, Database } from './schema.ts';
 import type { Build, BuildsRepo } from './types.ts';
 
 /**
- * The builds table as a job queue: claim and reclaimStale (the rest of BuildsRepo is in builds.ts).
+ * The builds table as a job queue: claim, reclaimStale and queuePlace (the rest of BuildsRepo is in builds.ts).
  *
  * Why a transaction with a read, not one `UPDATE … WHERE id = (SELECT …) RETURNING *`: claiming must also append a
  * phase to the JSON `phases` column, and editing JSON inside SQL differs between SQLite (json_insert) and
@@ -24,12 +26,17 @@ import type { Build, BuildsRepo } from './types.ts';
  * The UPDATE repeats `status = 'queued'` anyway, so a backend whose lock were somehow missing fails safe (the
  * claim returns null and the worker polls again) rather than handing one build to two workers.
  */
-export function buildsQueue(db: Kysely<Database>): Pick<BuildsRepo, 'claim' | 'reclaimStale'> {
+export function buildsQueue(db: Kysely<Database>): Pick<BuildsRepo, 'claim' | 'reclaimStale' | 'queuePlace'> {
   const rowLocks = hasRowLocks(db);
   return {
-    async claim(workerId) {
+    async claim(workerId, fair) {
+      const maxPerAccount = fair?.maxPerAccount ?? null;
+      if (maxPerAccount !== null && (!Number.isInteger(maxPerAccount) || maxPerAccount < 1)) {
+        throw new AppError('INVALID', `maxPerAccount must be a positive integer or null (first come, first served), got ${maxPerAccount}`);
+      }
       return db.transaction().execute(async (trx): Promise<Build | null> => {
-        const next = await trx
+        // Fair queueing picks the account first (builds-fair.ts, same locking ideas); FIFO takes the oldest row.
+        const next = maxPerAccount !== null ? await pickFair(trx, maxPerAccount) : await trx
           .selectFrom('builds')
           .selectAll()
           .where('status', '=', 'queued')
@@ -57,6 +64,8 @@ export function buildsQueue(db: Kysely<Database>): Pick<BuildsRepo, 'claim' | 'r
         return claimed ? toBuild(claimed) : null;
       });
     },
+
+    queuePlace: (id) => queuePlace(db, id),
 
     /**
      * A build is stale when its worker stopped heartbeating (crashed, lost its network, or its event loop stalled).

@@ -131,10 +131,16 @@ export interface BuildsRepo {
   /** Newest first; `before` is a build id to page from (exclusive). */
   list(filter: { applicationId?: string; serviceId?: string; deploymentId?: string; limit: number; before?: string }): Promise<Build[]>;
   /**
-   * Atomically takes the oldest queued build: status → 'fetching', workerId, heartbeatAt = now, attempt + 1,
-   * startedAt (if unset), and a 'fetching' phase appended. Two concurrent claims never get the same build.
+   * Atomically takes a queued build: status → 'fetching', workerId, heartbeatAt = now, attempt + 1, startedAt (if
+   * unset), and a 'fetching' phase appended. Two concurrent claims never get the same build. Without `fair` (or with
+   * maxPerAccount null) the oldest queued build; with it, fair queueing (builds-fair.ts): never a build of an account
+   * that already runs maxPerAccount builds, and among the others the account with the fewest running builds, then the
+   * one whose last claim is oldest (round-robin), then its oldest queued build. Resolves to null when nothing is
+   * claimable.
    */
-  claim(workerId: string): Promise<Build | null>;
+  claim(workerId: string, fair?: { maxPerAccount: number | null }): Promise<Build | null>;
+  /** Where a queued build stands in the queue (QueuePlace); null when the build is unknown or not queued. */
+  queuePlace(id: string): Promise<QueuePlace | null>;
   /** Refreshes heartbeatAt when `workerId` still owns the running build; resolves to false when it does not. */
   heartbeat(id: string, workerId: string): Promise<{ owned: boolean; cancelRequested: boolean }>;
   /**
@@ -153,6 +159,18 @@ export interface BuildsRepo {
   findSucceeded(serviceId: string, commit: string): Promise<Build | null>;
   /** A queued or running build of the service at `commit` (or of its branch with commit unresolved), or null. */
   findActive(serviceId: string, commit: string | null, branch: string): Promise<Build | null>;
+}
+
+/** A queued build's place, the facts a wait estimate needs (builds/queue-estimate.ts turns them into one). */
+export interface QueuePlace {
+  /** Queued builds of the same account created before it (an account's own builds are claimed oldest first). */
+  accountAhead: number;
+  /** Queued builds of every account created before it (its place in a first come, first served queue). */
+  globalAhead: number;
+  /** Every account with queued or running builds (the build's own included), with both counts. */
+  accounts: Array<{ accountId: string; queued: number; running: number }>;
+  /** Claim-to-finish seconds of the service's latest succeeded builds, newest first (at most 10). */
+  recentSeconds: number[];
 }
 
 export interface DeploymentsRepo {

@@ -13,7 +13,7 @@ import type { Build, BuildsRepo } from './types.ts';
 export const DEFAULT_MAX_ATTEMPTS = 2;
 
 /**
- * Builds over Kysely (the queue operations claim and reclaimStale are in builds-queue.ts).
+ * Builds over Kysely (the queue operations claim, reclaimStale and queuePlace are in builds-queue.ts).
  * - create: status 'queued', an open 'queued' phase, attempt 0. Throws AppError INVALID for a maxAttempts that is
  *   not a positive integer, NOT_FOUND when the service, application, account, deployment or rebuilt build is missing.
  * - list: newest first (created_at, then id, descending); `before` pages from that build's position, exclusive; an

@@ -24,3 +24,14 @@ export async function lockKeys(trx: Kysely<any>, keys: Iterable<string>): Promis
   // One statement (the array is one parameter), so the hash order holds across the whole set.
   await sql`select pg_advisory_xact_lock(h) from (select distinct hashtext(k) as h from unnest(${unique}::text[]) as k order by h) as ordered`.execute(trx);
 }
+
+/**
+ * Inside a transaction: tries to make it exclusive with every other transaction that locks `key`, without waiting.
+ * Resolves to false when another transaction holds the key now (PostgreSQL: pg_try_advisory_xact_lock, held until
+ * the transaction ends) — the advisory-lock twin of SKIP LOCKED. SQLite: always true (the write lock covers it).
+ */
+export async function tryLockKey(trx: Kysely<any>, key: string): Promise<boolean> {
+  if (!hasRowLocks(trx)) return true;
+  const r = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext(${key})) as locked`.execute(trx);
+  return r.rows[0]?.locked === true;
+}

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import { appsSuite } from './suite-apps.ts';
+import { fairnessSuite } from './suite-fairness.ts';
 import { buildsSuite } from './suite-builds.ts';
 import { hooksSuite } from './suite-hooks.ts';
 import { lifecycleSuite } from './suite-lifecycle.ts';
@@ -34,6 +35,7 @@ export function runMetadataSuite(name: string, open: OpenStore, opts: SuiteOptio
     appsSuite(open);
     buildsSuite(open);
     queueSuite(open, opts.openTwins);
+    fairnessSuite(open, opts.openTwins);
     hooksSuite(open);
     lifecycleSuite(open);
   });

@@ -4,6 +4,7 @@ import { m0002_builds } from './0002_builds.ts';
 import { m0003_hooks } from './0003_hooks.ts';
 import { m0004_lifecycle } from './0004_lifecycle.ts';
 import { m0005_worker_tokens } from './0005_worker_tokens.ts';
+import { m0006_fair_queue } from './0006_fair_queue.ts';
 
 /**
  * Every migration, by name. Names are numbered and applied in lexical order; migrations are forward-only (no
@@ -16,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003_hooks': m0003_hooks,
   '0004_lifecycle': m0004_lifecycle,
   '0005_worker_tokens': m0005_worker_tokens,
+  '0006_fair_queue': m0006_fair_queue,
 });
