@@ -185,3 +185,11 @@ test('bytes that do not match their digest are not stored: the next pull asks ag
   assert.equal(ok.status, 200);
   assert.deepEqual(Buffer.from(await ok.arrayBuffer()), good);
 });
+
+test('mirror/docker.io/<name> is the official image library/<name>, as Docker normalises it', async () => {
+  const auth = basic(w.acmeViewer.registry.username, w.acmeViewer.registry.password);
+  const r = await v2(cached, 'mirror/docker.io/busybox/manifests/1', auth);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('docker-content-digest'), busybox.manifestDigest);
+  assert.equal(up.count('GET', /^\/v2\/busybox\//), 0);
+});

@@ -53,10 +53,15 @@ export interface MirrorFetcher {
   beforeRead(kind: 'manifest' | 'blob', name: string, ref: string): Promise<void>;
 }
 
-/** mirror/<registry>/<path> → its parts, or null for a name outside the mirror namespace. */
+/**
+ * mirror/<registry>/<path> → its parts, or null for a name outside the mirror namespace. `path` is the repository
+ * upstream: a one-component Docker Hub name means an official image, as Docker normalises it (busybox → library/busybox).
+ */
 export function parseMirrorName(name: string): { registry: string; path: string } | null {
   const m = /^mirror\/([^/]+)\/(.+)$/.exec(name);
-  return m ? { registry: m[1]!, path: m[2]! } : null;
+  if (!m) return null;
+  const path = m[1] === 'docker.io' && !m[2]!.includes('/') ? `library/${m[2]!}` : m[2]!;
+  return { registry: m[1]!, path };
 }
 
 /** Creates the pull-through cache. */
