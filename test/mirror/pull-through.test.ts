@@ -193,3 +193,31 @@ test('mirror/docker.io/<name> is the official image library/<name>, as Docker no
   assert.equal(r.headers.get('docker-content-digest'), busybox.manifestDigest);
   assert.equal(up.count('GET', /^\/v2\/busybox\//), 0);
 });
+
+test('a multi-platform index is kept with this platform\'s image; another platform\'s image is fetched by digest only when asked', async () => {
+  const mine = await up.seed('library/multi', 'mine', { extraFiles: { 'etc/p': 'mine' } });
+  const other = await up.seed('library/multi', 'other', { extraFiles: { 'etc/p': 'other' } });
+  const otherArch = mine.platform.architecture === 'amd64' ? 'arm64' : 'amd64';
+  const entry = (img: BusyboxImage, platform: Record<string, string>) => ({ mediaType: img.manifestMediaType, digest: img.manifestDigest, size: img.manifestBytes.length, platform });
+  const index = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [entry(other, { os: 'linux', architecture: otherArch }), entry(mine, { os: 'linux', architecture: mine.platform.architecture, ...(mine.platform.variant ? { variant: mine.platform.variant } : {}) })],
+  }));
+  const put = await fetch(`${up.registry.url}/v2/library/multi/manifests/2`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: index });
+  assert.equal(put.status, 201, await put.text());
+  const creds = w.globexDev.registry;
+  const auth = basic(creds.username, creds.password);
+  const r = await v2(cached, 'mirror/docker.io/library/multi/manifests/2', auth);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('docker-content-digest'), sha256Of(index));
+  assert.deepEqual(Buffer.from(await r.arrayBuffer()), index);
+  assert.equal(up.count('GET', new RegExp(`/manifests/${mine.manifestDigest}$`)), 1, 'this platform\'s image came with the index');
+  assert.equal(up.count('GET', new RegExp(`/manifests/${other.manifestDigest}$`)), 0);
+  // skopeo picks this platform from the index; nothing more goes upstream for the manifest.
+  const asked = up.count('GET', /\/manifests\//);
+  assert.equal(await skopeoPull(cached, 'mirror/docker.io/library/multi:2', creds), mine.manifestDigest);
+  assert.equal(up.count('GET', /\/manifests\//), asked);
+  const o = await v2(cached, `mirror/docker.io/library/multi/manifests/${other.manifestDigest}`, auth);
+  assert.equal(o.status, 200);
+  assert.equal(up.count('GET', new RegExp(`/manifests/${other.manifestDigest}$`)), 1);
+});
