@@ -16,15 +16,20 @@ import { authenticateRequest } from './authenticate.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerLifecycleRoutes } from './routes/lifecycle.ts';
 import { registerLifecycleAdminRoutes } from './routes/lifecycle-admin.ts';
+import { installRouteAccess, type RouteTable } from './route-access.ts';
 
 export type { ApiDeps, ApiUser, TypedApi } from './context.ts';
 export { requireUser } from './context.ts';
+export { registerWithAccess, type RouteAccess, type RouteEntry, type RouteTable } from './route-access.ts';
 
 /**
  * Registers /healthz, /readyz, /metrics and /api/v1 (with its OpenAPI document at /api/v1/openapi.json) on `app`.
  * /api/v1 and /metrics authenticate with a bearer token or the dashboard's session cookie (see authenticate.ts).
+ * Deny by default (route-access.ts): from here on, every route registered on `app`, in any scope, must declare its
+ * `config.access` or registration throws. Resolves to the table of declared routes.
  */
-export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<RouteTable> {
+  const routes = installRouteAccess(app, deps);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(swagger, {
@@ -37,8 +42,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       seconds: reply.elapsedTime / 1000, bytes: Number(reply.getHeader('content-length') ?? 0),
     });
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (_req, reply) => {
     try {
       await deps.ready();
       return { status: 'ready' };
@@ -69,11 +74,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       registerLifecycleRoutes(typed, deps, deps.lifecycle);
       registerLifecycleAdminRoutes(typed, deps, deps.lifecycle);
     }
-    scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    scope.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
     scope.setNotFoundHandler((req, reply) => {
       void reply.status(404).send({ error: { code: 'not_found', message: `no API route ${req.method} ${req.url}` } });
     });
   }, { prefix: '/api/v1' });
   const hooks = deps.hooks;
   if (hooks) await app.register((scope) => registerHookReceiver(scope, hooks), { prefix: '/hooks' });
+  return routes;
 }

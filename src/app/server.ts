@@ -12,7 +12,7 @@ import {
 } from '../auth/index.ts';
 import { clientAddress, trustedProxies } from '../core/client-address.ts';
 import { createRegistryHandler } from '../registry/server.ts';
-import { registerApi } from '../api/server.ts';
+import { registerApi, type RouteEntry } from '../api/server.ts';
 import { createMetrics, listenMetrics, type MetricsListener } from './metrics.ts';
 import { applyHeaders, securityHeaders } from './headers.ts';
 import { describeMetadata, metadataOptions, openStorage } from './backends.ts';
@@ -35,6 +35,8 @@ export interface RunningServer {
   people: People;
   /** The separate metrics listener's URL (http://host:port) when metricsHost is set. */
   metricsUrl?: string;
+  /** Every HTTP route of the API and dashboard with the access it declares (deny by default: api/route-access.ts). */
+  routes(): RouteEntry[];
   close(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const api = Fastify({
     loggerInstance: log.child({ part: 'api' }) as unknown as FastifyBaseLogger, serverFactory, bodyLimit: 1024 * 1024,
   }) as unknown as FastifyInstance;
-  await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics, clientAddress: clientAddressOf,
+  const routeTable = await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics, clientAddress: clientAddressOf,
     sessionKey: createHmac('sha256', secretKey).update('dashboard-csrf').digest(), metricsAccess: config.metricsHost ? 'elsewhere' : 'admin',
     catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, hooks, lifecycle: lifecycle.lifecycle,
     workers: workerApi({ config, metadata, builds, jobTokens, registryHost: service }), ready: async () => {
@@ -126,7 +128,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   hooks.start();
   lifecycle.start();
   return {
-    url, port, log, metadata, people, metricsUrl: metricsListener?.url,
+    url, port, log, metadata, people, metricsUrl: metricsListener?.url, routes: routeTable.list,
     async close() {
       clearInterval(sweep);
       await metricsListener?.close();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { registerWithAccess } from '../api/server.ts';
 
 /** Where `npm run web:build` puts the dashboard (web/dist at the repository root). */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -31,7 +32,8 @@ export async function registerWeb(app: FastifyInstance, opts: { dir?: string } =
   const dir = opts.dir ?? DEFAULT_WEB_DIR;
   const built = existsSync(join(dir, 'index.html'));
   if (built) {
-    await app.register(fastifyStatic, {
+    // The dashboard's files are public (deny by default: api/route-access.ts).
+    await registerWithAccess(app, 'public', fastifyStatic, {
       root: dir, prefix: '/', wildcard: false, index: ['index.html'], cacheControl: false,
       setHeaders: (res, path) => {
         res.setHeader('Cache-Control', path.includes(`${join(dir, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache');

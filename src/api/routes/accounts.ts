@@ -17,7 +17,7 @@ const view = (t: PullToken) => ({
 export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
   const { metadata, people } = deps;
 
-  app.get('/accounts', { schema: { response: { 200: z.array(Account) } } }, async (req) => {
+  app.get('/accounts', { config: { access: 'signedIn' }, schema: { response: { 200: z.array(Account) } } }, async (req) => {
     const user = requireUser(req);
     const ms = await metadata.memberships.listForUser(user.id);
     const roles = new Map(ms.map((m) => [m.accountId, m.role]));
@@ -25,20 +25,20 @@ export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
     return all.map((a) => ({ ...a, role: roles.get(a.id) ?? null }));
   });
 
-  app.post('/accounts', { schema: { body: CreateAccountBody, response: { 201: Account } } }, async (req, reply) => {
+  app.post('/accounts', { config: { access: 'signedIn' }, schema: { body: CreateAccountBody, response: { 201: Account } } }, async (req, reply) => {
     const user = requireUser(req);
     const a = await people.createAccount(req.body.name, req.body.namespace, { byAdmin: user.isAdmin });
     await people.setMembership({ accountId: a.id, userId: user.id, role: 'owner' });
     return reply.status(201).send({ ...a, role: 'owner' as const });
   });
 
-  app.get('/accounts/:namespace/members', { schema: { params: NamespaceParams, response: { 200: z.array(Member) } } }, async (req) => {
+  app.get('/accounts/:namespace/members', { config: { access: { account: 'viewer' } }, schema: { params: NamespaceParams, response: { 200: z.array(Member) } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'viewer');
     const ms = await metadata.memberships.listForAccount(account.id);
     return ms.map((m) => ({ userId: m.userId, email: m.email, role: m.role }));
   });
 
-  app.put('/accounts/:namespace/members', { schema: { params: NamespaceParams, body: SetMemberBody, response: { 200: Member } } }, async (req) => {
+  app.put('/accounts/:namespace/members', { config: { access: { account: 'owner' } }, schema: { params: NamespaceParams, body: SetMemberBody, response: { 200: Member } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'owner');
     const target = await metadata.users.getByEmail(req.body.email.trim().toLowerCase());
     if (!target) throw new AppError('NOT_FOUND', `no user with email ${req.body.email}; create them first (\`buildgrid users create\`)`);
@@ -46,7 +46,7 @@ export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
     return { userId: target.id, email: target.email, role: m.role };
   });
 
-  app.delete('/accounts/:namespace/members/:userId', {
+  app.delete('/accounts/:namespace/members/:userId', { config: { access: { account: 'owner' } },
     schema: { params: NamespaceParams.extend({ userId: z.string() }), response: { 200: z.object({ ok: z.boolean() }) } },
   }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'owner');
@@ -54,12 +54,12 @@ export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
     return { ok: true };
   });
 
-  app.get('/users', { schema: { response: { 200: z.array(User) } } }, async (req) => {
+  app.get('/users', { config: { access: 'admin' }, schema: { response: { 200: z.array(User) } } }, async (req) => {
     requireAdmin(requireUser(req));
     return metadata.users.list();
   });
 
-  app.post('/users', { schema: { body: CreateUserBody, response: { 201: User } } }, async (req, reply) => {
+  app.post('/users', { config: { access: 'signedIn' }, schema: { body: CreateUserBody, response: { 201: User } } }, async (req, reply) => {
     const user = requireUser(req);
     const b = req.body;
     // Administrators create anyone; an account owner may create a (non-admin) user directly into their account.
@@ -70,12 +70,12 @@ export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
     return reply.status(201).send(created);
   });
 
-  app.get('/accounts/:namespace/tokens', { schema: { params: NamespaceParams, response: { 200: z.array(PullTokenSchema) } } }, async (req) => {
+  app.get('/accounts/:namespace/tokens', { config: { access: { account: 'developer' } }, schema: { params: NamespaceParams, response: { 200: z.array(PullTokenSchema) } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
     return (await people.listPullTokens(account.id)).map(view);
   });
 
-  app.post('/accounts/:namespace/tokens', {
+  app.post('/accounts/:namespace/tokens', { config: { access: { account: 'developer' } },
     schema: { params: NamespaceParams, body: CreatePullTokenBody, response: { 201: CreatedPullToken } },
   }, async (req, reply) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
@@ -85,7 +85,7 @@ export function registerAccountRoutes(app: TypedApi, deps: ApiDeps): void {
     return reply.status(201).send({ ...view(t.token), username: t.username, password: t.password });
   });
 
-  app.delete('/accounts/:namespace/tokens/:id', {
+  app.delete('/accounts/:namespace/tokens/:id', { config: { access: { account: 'developer' } },
     schema: { params: NamespaceParams.extend({ id: z.string() }), response: { 200: PullTokenSchema } },
   }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');

@@ -33,35 +33,35 @@ export async function serviceView(metadata: Metadata, s: Service, registryHost: 
 export function registerAppRoutes(app: TypedApi, deps: ApiDeps): void {
   const { metadata, catalog } = deps;
 
-  app.get('/accounts/:namespace/apps', { schema: { params: NamespaceParams, response: { 200: z.array(AppView) } } }, async (req) => {
+  app.get('/accounts/:namespace/apps', { config: { access: { account: 'viewer' } }, schema: { params: NamespaceParams, response: { 200: z.array(AppView) } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'viewer');
     return Promise.all((await metadata.applications.list(account.id)).map((a) => appView(metadata, a, account.namespace)));
   });
 
-  app.post('/accounts/:namespace/apps', { schema: { params: NamespaceParams, body: CreateAppBody, response: { 201: AppView } } }, async (req, reply) => {
+  app.post('/accounts/:namespace/apps', { config: { access: { account: 'developer' } }, schema: { params: NamespaceParams, body: CreateAppBody, response: { 201: AppView } } }, async (req, reply) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
     const a = await catalog.createApplication(account, req.body.name, req.body.env);
     return reply.status(201).send(await appView(metadata, a, account.namespace));
   });
 
-  app.get('/accounts/:namespace/apps/:app', { schema: { params: AppParams, response: { 200: AppDetail } } }, async (req) => {
+  app.get('/accounts/:namespace/apps/:app', { config: { access: { account: 'viewer' } }, schema: { params: AppParams, response: { 200: AppDetail } } }, async (req) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
     const services = await Promise.all((await metadata.services.list(a.id)).map((s) => serviceView(metadata, s, deps.registryHost)));
     return { ...(await appView(metadata, a, account.namespace)), services };
   });
 
-  app.put('/accounts/:namespace/apps/:app/env', { schema: { params: AppParams, body: SetEnvBody, response: { 200: AppView } } }, async (req) => {
+  app.put('/accounts/:namespace/apps/:app/env', { config: { access: { account: 'developer' } }, schema: { params: AppParams, body: SetEnvBody, response: { 200: AppView } } }, async (req) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'developer');
     return appView(metadata, await catalog.setEnv(a, req.body.env), account.namespace);
   });
 
-  app.post('/accounts/:namespace/apps/:app/services', { schema: { params: AppParams, body: ServiceBody, response: { 201: ServiceView } } }, async (req, reply) => {
+  app.post('/accounts/:namespace/apps/:app/services', { config: { access: { account: 'developer' } }, schema: { params: AppParams, body: ServiceBody, response: { 201: ServiceView } } }, async (req, reply) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'developer');
     const s = await catalog.addService(account, a, req.body);
     return reply.status(201).send(await serviceView(metadata, s, deps.registryHost));
   });
 
-  app.patch('/accounts/:namespace/apps/:app/services/:service', {
+  app.patch('/accounts/:namespace/apps/:app/services/:service', { config: { access: { account: 'developer' } },
     schema: { params: AppParams.extend({ service: z.string() }), body: ServicePatch, response: { 200: ServiceView } },
   }, async (req) => {
     const { app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'developer');

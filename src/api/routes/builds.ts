@@ -13,14 +13,14 @@ export function registerBuildRoutes(app: TypedApi, deps: ApiDeps): void {
   const { metadata, deployer } = deps;
   const view = async (b: Build) => buildView(b, await metadata.services.get(b.serviceId), deps.registryHost);
 
-  app.post('/accounts/:namespace/apps/:app/deploy', { schema: { params: AppParams, body: DeployBody, response: { 202: DeployReply } } }, async (req, reply) => {
+  app.post('/accounts/:namespace/apps/:app/deploy', { config: { access: { account: 'developer' } }, schema: { params: AppParams, body: DeployBody, response: { 202: DeployReply } } }, async (req, reply) => {
     const user = requireUser(req);
     const { account, app: a } = await appFor(metadata, user, req.params.namespace, req.params.app, 'developer');
     const r = await deployer.deploy({ account, app: a, branch: req.body.branch, services: req.body.services, force: req.body.force, trigger: triggerOf(req), triggeredBy: user.email });
     return reply.status(202).send({ deployment: r.deployment, builds: await Promise.all(r.builds.map(view)) });
   });
 
-  app.get('/accounts/:namespace/apps/:app/builds', {
+  app.get('/accounts/:namespace/apps/:app/builds', { config: { access: { account: 'viewer' } },
     schema: { params: AppParams, querystring: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.string().optional() }), response: { 200: z.array(BuildViewSchema) } },
   }, async (req) => {
     const { app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
@@ -28,30 +28,30 @@ export function registerBuildRoutes(app: TypedApi, deps: ApiDeps): void {
   });
 
   const BuildParams = z.object({ id: z.string() });
-  app.get('/builds/:id', { schema: { params: BuildParams, response: { 200: BuildViewSchema } } }, async (req) => {
+  app.get('/builds/:id', { config: { access: { build: 'viewer' } }, schema: { params: BuildParams, response: { 200: BuildViewSchema } } }, async (req) => {
     const { build } = await buildFor(metadata, requireUser(req), req.params.id, 'viewer');
     return view(build);
   });
 
-  app.post('/builds/:id/rebuild', { schema: { params: BuildParams, response: { 202: BuildViewSchema } } }, async (req, reply) => {
+  app.post('/builds/:id/rebuild', { config: { access: { build: 'developer' } }, schema: { params: BuildParams, response: { 202: BuildViewSchema } } }, async (req, reply) => {
     const user = requireUser(req);
     const { build } = await buildFor(metadata, user, req.params.id, 'developer');
     return reply.status(202).send(await view(await deployer.rebuild(build, { trigger: triggerOf(req), triggeredBy: user.email })));
   });
 
-  app.post('/builds/:id/cancel', { schema: { params: BuildParams, response: { 202: BuildViewSchema } } }, async (req, reply) => {
+  app.post('/builds/:id/cancel', { config: { access: { build: 'developer' } }, schema: { params: BuildParams, response: { 202: BuildViewSchema } } }, async (req, reply) => {
     const { build } = await buildFor(metadata, requireUser(req), req.params.id, 'developer');
     return reply.status(202).send(await view(await deployer.cancel(build)));
   });
 
-  app.get('/builds/:id/log', {
+  app.get('/builds/:id/log', { config: { access: { build: 'viewer' } },
     schema: { params: BuildParams, querystring: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(10000).default(5000) }), response: { 200: z.object({ lines: z.array(LogLineSchema), status: z.string() }) } },
   }, async (req) => {
     const { build } = await buildFor(metadata, requireUser(req), req.params.id, 'viewer');
     return { lines: await deps.logs.read(build.id, req.query.after, req.query.limit), status: build.status };
   });
 
-  app.get('/builds/:id/log.txt', { schema: { params: BuildParams, hide: true } }, async (req, reply) => {
+  app.get('/builds/:id/log.txt', { config: { access: { build: 'viewer' } }, schema: { params: BuildParams, hide: true } }, async (req, reply) => {
     const { build } = await buildFor(metadata, requireUser(req), req.params.id, 'viewer');
     const lines = await deps.logs.read(build.id, 0, 1_000_000);
     return reply.type('text/plain; charset=utf-8').header('Content-Disposition', `attachment; filename="build-${build.id}.log"`)
@@ -59,7 +59,7 @@ export function registerBuildRoutes(app: TypedApi, deps: ApiDeps): void {
   });
 
   // Live log: stored lines after Last-Event-ID, then new lines as they arrive; ends with an `end` event.
-  app.get('/builds/:id/log/stream', { schema: { params: BuildParams, hide: true } }, async (req, reply) => {
+  app.get('/builds/:id/log/stream', { config: { access: { build: 'viewer' } }, schema: { params: BuildParams, hide: true } }, async (req, reply) => {
     const { build } = await buildFor(metadata, requireUser(req), req.params.id, 'viewer');
     let sent = resumeFrom(req);
     const live: Array<{ n: number }> = [];

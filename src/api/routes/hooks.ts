@@ -32,7 +32,7 @@ export async function registerHookReceiver(scope: FastifyInstance, hooks: HooksD
     req.log.error({ err }, 'hook request failed');
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
   });
-  scope.post('/:hookId', { bodyLimit: limit, logLevel: 'warn', schema: { hide: true } }, async (req, reply) => {
+  scope.post('/:hookId', { config: { access: 'public' }, bodyLimit: limit, logLevel: 'warn', schema: { hide: true } }, async (req, reply) => {
     const q = req.query as Record<string, string | string[] | undefined>;
     const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
     const r = await hooks.receiver.handle({
@@ -61,7 +61,7 @@ export function registerHookRoutes(app: TypedApi, deps: ApiDeps, hooks: HooksDep
   const { metadata } = deps;
   const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
 
-  app.get('/accounts/:namespace/apps/:app/hook', { schema: { params: AppParams, response: { 200: HookInfoSchema } } }, async (req) => {
+  app.get('/accounts/:namespace/apps/:app/hook', { config: { access: { account: 'viewer' } }, schema: { params: AppParams, response: { 200: HookInfoSchema } } }, async (req) => {
     const user = requireUser(req);
     const { account, app: a, role } = await appFor(metadata, user, req.params.namespace, req.params.app, 'viewer');
     const info = await hooks.admin.show(account, a);
@@ -69,42 +69,42 @@ export function registerHookRoutes(app: TypedApi, deps: ApiDeps, hooks: HooksDep
     return { ...info, url: mayUse ? info.url : null, secret: mayUse ? info.secret : null };
   });
 
-  app.post('/accounts/:namespace/apps/:app/hook/rotate', { schema: { params: AppParams, response: { 200: HookInfoSchema } } }, async (req) => {
+  app.post('/accounts/:namespace/apps/:app/hook/rotate', { config: { access: { account: 'developer' } }, schema: { params: AppParams, response: { 200: HookInfoSchema } } }, async (req) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'developer');
     return hooks.admin.rotate(account, a);
   });
 
-  app.get('/accounts/:namespace/apps/:app/hook/deliveries', { schema: { params: AppParams, querystring: limitQuery, response: { 200: z.array(HookDeliverySchema) } } }, async (req) => {
+  app.get('/accounts/:namespace/apps/:app/hook/deliveries', { config: { access: { account: 'viewer' } }, schema: { params: AppParams, querystring: limitQuery, response: { 200: z.array(HookDeliverySchema) } } }, async (req) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
     return hooks.admin.deliveries(account, a, req.query.limit);
   });
 
-  app.get('/accounts/:namespace/notifications', { schema: { params: NamespaceParams, response: { 200: z.array(NotificationEndpointSchema) } } }, async (req) => {
+  app.get('/accounts/:namespace/notifications', { config: { access: { account: 'developer' } }, schema: { params: NamespaceParams, response: { 200: z.array(NotificationEndpointSchema) } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
     return (await hooks.notifications.list(account)).map(endpointView);
   });
 
-  app.post('/accounts/:namespace/notifications', { schema: { params: NamespaceParams, body: CreateNotificationBody, response: { 201: CreatedNotificationEndpoint } } }, async (req, reply) => {
+  app.post('/accounts/:namespace/notifications', { config: { access: { account: 'developer' } }, schema: { params: NamespaceParams, body: CreateNotificationBody, response: { 201: CreatedNotificationEndpoint } } }, async (req, reply) => {
     const user = requireUser(req);
     const { account } = await accountFor(metadata, user, req.params.namespace, 'developer');
     const { endpoint, secret } = await hooks.notifications.add(account, req.body, user.email);
     return reply.status(201).send({ ...endpointView(endpoint), secret });
   });
 
-  app.delete('/accounts/:namespace/notifications/:id', { schema: { params: NamespaceParams.extend({ id: z.string() }) } }, async (req, reply) => {
+  app.delete('/accounts/:namespace/notifications/:id', { config: { access: { account: 'developer' } }, schema: { params: NamespaceParams.extend({ id: z.string() }) } }, async (req, reply) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
     await hooks.notifications.remove(account, req.params.id);
     return reply.status(204).send();
   });
 
-  app.get('/accounts/:namespace/notifications/deliveries', {
+  app.get('/accounts/:namespace/notifications/deliveries', { config: { access: { account: 'developer' } },
     schema: { params: NamespaceParams, querystring: limitQuery.extend({ endpoint: z.string().optional() }), response: { 200: z.array(NotificationDeliverySchema) } },
   }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
     return (await hooks.notifications.deliveries(account, { endpointId: req.query.endpoint, limit: req.query.limit })).map(deliveryView);
   });
 
-  app.post('/accounts/:namespace/notifications/deliveries/:id/redeliver', {
+  app.post('/accounts/:namespace/notifications/deliveries/:id/redeliver', { config: { access: { account: 'developer' } },
     schema: { params: NamespaceParams.extend({ id: z.string() }), response: { 202: NotificationDeliverySchema } },
   }, async (req, reply) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');

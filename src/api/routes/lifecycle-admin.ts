@@ -25,7 +25,7 @@ export function registerLifecycleAdminRoutes(app: TypedApi, deps: ApiDeps, lifec
     return { ...run, report: await metadata.lifecycle.runs.report(id) };
   };
 
-  app.post('/admin/gc', { schema: { body: GcBody, response: { 200: LifecycleRunDetail, 202: LifecycleRunSchema } } }, async (req, reply) => {
+  app.post('/admin/gc', { config: { access: 'admin' }, schema: { body: GcBody, response: { 200: LifecycleRunDetail, 202: LifecycleRunSchema } } }, async (req, reply) => {
     const user = admin(req);
     const run = await lifecycle.startGc({ dryRun: req.body.dryRun, retention: req.body.retention, trigger: triggerOf(req), requestedBy: user.email });
     if (!req.body.wait) return reply.status(202).send(run);
@@ -33,7 +33,7 @@ export function registerLifecycleAdminRoutes(app: TypedApi, deps: ApiDeps, lifec
     return reply.status(200).send(await detail(run.id));
   });
 
-  app.post('/admin/fsck', { schema: { body: FsckBody, response: { 200: LifecycleRunDetail, 202: LifecycleRunSchema } } }, async (req, reply) => {
+  app.post('/admin/fsck', { config: { access: 'admin' }, schema: { body: FsckBody, response: { 200: LifecycleRunDetail, 202: LifecycleRunSchema } } }, async (req, reply) => {
     const user = admin(req);
     const run = await lifecycle.startFsck({ repair: req.body.repair, trigger: triggerOf(req), requestedBy: user.email });
     if (!req.body.wait) return reply.status(202).send(run);
@@ -41,22 +41,22 @@ export function registerLifecycleAdminRoutes(app: TypedApi, deps: ApiDeps, lifec
     return reply.status(200).send(await detail(run.id));
   });
 
-  app.get('/admin/lifecycle/runs', { schema: { querystring: RunsQuery, response: { 200: z.array(LifecycleRunSchema) } } }, async (req) => {
+  app.get('/admin/lifecycle/runs', { config: { access: 'admin' }, schema: { querystring: RunsQuery, response: { 200: z.array(LifecycleRunSchema) } } }, async (req) => {
     admin(req);
     return metadata.lifecycle.runs.list({ kind: req.query.kind, limit: req.query.limit });
   });
 
-  app.get('/admin/lifecycle/runs/:id', { schema: { params: z.object({ id: z.string() }), response: { 200: LifecycleRunDetail } } }, async (req) => {
+  app.get('/admin/lifecycle/runs/:id', { config: { access: 'admin' }, schema: { params: z.object({ id: z.string() }), response: { 200: LifecycleRunDetail } } }, async (req) => {
     admin(req);
     return detail(req.params.id);
   });
 
-  app.post('/admin/retention/run', { schema: { body: RetentionRunBody, response: { 200: RetentionReportSchema } } }, async (req) => {
+  app.post('/admin/retention/run', { config: { access: 'admin' }, schema: { body: RetentionRunBody, response: { 200: RetentionReportSchema } } }, async (req) => {
     const user = admin(req);
     return reportView(await lifecycle.retention({ account: null }, { dryRun: req.body.dryRun, trigger: triggerOf(req), requestedBy: user.email }));
   });
 
-  app.get('/admin/usage', { schema: { response: { 200: UsageReportSchema } } }, async (req) => {
+  app.get('/admin/usage', { config: { access: 'admin' }, schema: { response: { 200: UsageReportSchema } } }, async (req) => {
     admin(req);
     return lifecycle.usage(null);
   });

@@ -53,43 +53,43 @@ export function registerLifecycleRoutes(app: TypedApi, deps: ApiDeps, lifecycle:
   const deletePolicy = async (s: { account: Account; app: Application | null }) => {
     if (!(await lifecycle.deletePolicy(s.account, s.app))) throw new AppError('NOT_FOUND', 'no retention policy is set here');
   };
-  app.get('/accounts/:namespace/retention', { schema: { params: NamespaceParams, response: { 200: PolicyReply } } },
+  app.get('/accounts/:namespace/retention', { config: { access: { account: 'viewer' } }, schema: { params: NamespaceParams, response: { 200: PolicyReply } } },
     async (req) => getPolicy(await scopes.account(requireUser(req), req.params, 'viewer')));
-  app.put('/accounts/:namespace/retention', { schema: { params: NamespaceParams, body: PolicyBody, response: { 200: RetentionPolicySchema } } }, async (req) => {
+  app.put('/accounts/:namespace/retention', { config: { access: { account: 'owner' } }, schema: { params: NamespaceParams, body: PolicyBody, response: { 200: RetentionPolicySchema } } }, async (req) => {
     const s = await scopes.account(requireUser(req), req.params, 'owner');
     return lifecycle.setPolicy(s.account, null, policyInput(req.body), requireUser(req).email);
   });
-  app.delete('/accounts/:namespace/retention', { schema: { params: NamespaceParams } }, async (req, reply) => {
+  app.delete('/accounts/:namespace/retention', { config: { access: { account: 'owner' } }, schema: { params: NamespaceParams } }, async (req, reply) => {
     await deletePolicy(await scopes.account(requireUser(req), req.params, 'owner'));
     return reply.status(204).send();
   });
-  app.get('/accounts/:namespace/apps/:app/retention', { schema: { params: AppParams, response: { 200: PolicyReply } } },
+  app.get('/accounts/:namespace/apps/:app/retention', { config: { access: { account: 'viewer' } }, schema: { params: AppParams, response: { 200: PolicyReply } } },
     async (req) => getPolicy(await scopes.app(requireUser(req), req.params, 'viewer')));
-  app.put('/accounts/:namespace/apps/:app/retention', { schema: { params: AppParams, body: PolicyBody, response: { 200: RetentionPolicySchema } } }, async (req) => {
+  app.put('/accounts/:namespace/apps/:app/retention', { config: { access: { account: 'owner' } }, schema: { params: AppParams, body: PolicyBody, response: { 200: RetentionPolicySchema } } }, async (req) => {
     const s = await scopes.app(requireUser(req), req.params, 'owner');
     return lifecycle.setPolicy(s.account, s.app, policyInput(req.body), requireUser(req).email);
   });
-  app.delete('/accounts/:namespace/apps/:app/retention', { schema: { params: AppParams } }, async (req, reply) => {
+  app.delete('/accounts/:namespace/apps/:app/retention', { config: { access: { account: 'owner' } }, schema: { params: AppParams } }, async (req, reply) => {
     await deletePolicy(await scopes.app(requireUser(req), req.params, 'owner'));
     return reply.status(204).send();
   });
 
   const run = async (req: Parameters<typeof triggerOf>[0], account: Account, a: Application | undefined, dryRun: boolean) =>
     reportView(await lifecycle.retention({ account, app: a }, { dryRun, trigger: triggerOf(req), requestedBy: requireUser(req).email }));
-  app.post('/accounts/:namespace/apps/:app/retention/run', {
+  app.post('/accounts/:namespace/apps/:app/retention/run', { config: { access: { account: 'developer' } },
     schema: { params: AppParams, body: RetentionRunBody, response: { 200: RetentionReportSchema } },
   }, async (req) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, req.body.dryRun ? 'developer' : 'owner');
     return run(req, account, a, req.body.dryRun);
   });
-  app.post('/accounts/:namespace/retention/run', {
+  app.post('/accounts/:namespace/retention/run', { config: { access: { account: 'developer' } },
     schema: { params: NamespaceParams, body: RetentionRunBody, response: { 200: RetentionReportSchema } },
   }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, req.body.dryRun ? 'developer' : 'owner');
     return run(req, account, undefined, req.body.dryRun);
   });
 
-  app.get('/accounts/:namespace/trash', { schema: { params: NamespaceParams, querystring: TrashQuery, response: { 200: z.array(TrashEntrySchema) } } }, async (req) => {
+  app.get('/accounts/:namespace/trash', { config: { access: { account: 'viewer' } }, schema: { params: NamespaceParams, querystring: TrashQuery, response: { 200: z.array(TrashEntrySchema) } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'viewer');
     const apps = await slugs(account.id);
     const appId = req.query.app ? [...apps].find(([, slug]) => slug === req.query.app)?.[0] : undefined;
@@ -97,7 +97,7 @@ export function registerLifecycleRoutes(app: TypedApi, deps: ApiDeps, lifecycle:
     const list = await metadata.lifecycle.trash.list({ accountId: account.id, applicationId: appId, state: req.query.all ? 'all' : 'removed', limit: req.query.limit });
     return list.map((e) => trashView(e, deps.registryHost, e.applicationId ? apps.get(e.applicationId) ?? null : null));
   });
-  app.post('/accounts/:namespace/trash/:id/restore', {
+  app.post('/accounts/:namespace/trash/:id/restore', { config: { access: { account: 'developer' } },
     schema: { params: NamespaceParams.extend({ id: z.string() }), response: { 200: TrashEntrySchema } },
   }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'developer');
@@ -107,11 +107,11 @@ export function registerLifecycleRoutes(app: TypedApi, deps: ApiDeps, lifecycle:
     return trashView(restored, deps.registryHost, restored.applicationId ? (await slugs(account.id)).get(restored.applicationId) ?? null : null);
   });
 
-  app.get('/accounts/:namespace/usage', { schema: { params: NamespaceParams, response: { 200: UsageReportSchema } } }, async (req) => {
+  app.get('/accounts/:namespace/usage', { config: { access: { account: 'viewer' } }, schema: { params: NamespaceParams, response: { 200: UsageReportSchema } } }, async (req) => {
     const { account } = await accountFor(metadata, requireUser(req), req.params.namespace, 'viewer');
     return lifecycle.usage(account);
   });
-  app.get('/accounts/:namespace/apps/:app/usage', {
+  app.get('/accounts/:namespace/apps/:app/usage', { config: { access: { account: 'viewer' } },
     schema: { params: AppParams, response: { 200: z.object({ application: UsageRowSchema, repositories: z.array(UsageRowSchema) }) } },
   }, async (req) => {
     const { account, app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');

@@ -5,7 +5,7 @@ import { accountFor } from '../access.ts';
 
 /** GET /accounts/:namespace/repositories: the account's image repositories with their tags. */
 export function registerRepositoryRoutes(app: TypedApi, deps: ApiDeps): void {
-  app.get('/accounts/:namespace/repositories', { schema: { params: NamespaceParams, response: { 200: z.array(Repository) } } }, async (req) => {
+  app.get('/accounts/:namespace/repositories', { config: { access: { account: 'viewer' } }, schema: { params: NamespaceParams, response: { 200: z.array(Repository) } } }, async (req) => {
     const { account } = await accountFor(deps.metadata, requireUser(req), req.params.namespace, 'viewer');
     const names = await deps.metadata.repositories.list({ limit: 1000, namespaces: [account.namespace] });
     return Promise.all(names.map(async (name) => {

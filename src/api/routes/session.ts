@@ -15,30 +15,30 @@ const SessionReply = z.object({ user: SessionUser, csrfToken: z.string() });
  */
 export function registerSessionRoutes(app: TypedApi, deps: ApiDeps): void {
   const secure = isHttps(deps.publicUrl);
-  app.post('/auth/login', { config: { signIn: true }, schema: { body: LoginBody, response: { 200: LoginReply } } }, async (req, reply) => {
+  app.post('/auth/login', { config: { access: 'public', signIn: true }, schema: { body: LoginBody, response: { 200: LoginReply } } }, async (req, reply) => {
     void reply.header('Cache-Control', 'no-store');
     const r = await deps.people.login(req.body.email, req.body.password, deps.clientAddress?.(req.raw) ?? req.ip);
     return { token: r.token, user: { id: r.user.id, email: r.user.email, isAdmin: r.user.isAdmin } };
   });
   // The token goes into an HttpOnly cookie only, never into the answer: no script of the page can read it.
-  app.post('/auth/session', { config: { signIn: true }, schema: { body: LoginBody, response: { 200: SessionReply } } }, async (req, reply) => {
+  app.post('/auth/session', { config: { access: 'public', signIn: true }, schema: { body: LoginBody, response: { 200: SessionReply } } }, async (req, reply) => {
     const r = await deps.people.login(req.body.email, req.body.password, deps.clientAddress?.(req.raw) ?? req.ip);
     void reply.header('set-cookie', sessionCookie(r.token, { secure, expiresAt: r.apiToken.expiresAt })).header('Cache-Control', 'no-store');
     return { user: { id: r.user.id, email: r.user.email, isAdmin: r.user.isAdmin }, csrfToken: csrfTokenFor(deps.sessionKey, r.token) };
   });
-  app.get('/auth/session', { schema: { response: { 200: SessionReply } } }, async (req, reply) => {
+  app.get('/auth/session', { config: { access: 'signedIn' }, schema: { response: { 200: SessionReply } } }, async (req, reply) => {
     const p = requireUser(req);
     void reply.header('Cache-Control', 'no-store');
     if (req.credential?.via !== 'cookie') throw new AppError('INVALID', 'this is the dashboard session; API tokens need no CSRF token');
     return { user: { id: p.id, email: p.email, isAdmin: p.isAdmin }, csrfToken: csrfTokenFor(deps.sessionKey, req.credential.token) };
   });
-  app.post('/auth/logout', { schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async (req, reply) => {
+  app.post('/auth/logout', { config: { access: 'signedIn' }, schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async (req, reply) => {
     requireUser(req);
     await deps.people.logout(req.credential!.token);
     if (req.credential!.via === 'cookie') void reply.header('set-cookie', clearedSessionCookie(secure));
     return { ok: true };
   });
-  app.get('/me', { schema: { response: { 200: Me } } }, async (req) => {
+  app.get('/me', { config: { access: 'signedIn' }, schema: { response: { 200: Me } } }, async (req) => {
     const p = requireUser(req);
     const user = await deps.metadata.users.get(p.id);
     if (!user) throw new AppError('UNAUTHORIZED', 'your user no longer exists; sign in again');

@@ -29,7 +29,7 @@ function buildEntry(b: Build, service: Service | undefined, host: string, remove
 export function registerTimelineRoutes(app: TypedApi, deps: ApiDeps): void {
   const { metadata } = deps;
 
-  app.get('/accounts/:namespace/apps/:app/timeline', {
+  app.get('/accounts/:namespace/apps/:app/timeline', { config: { access: { account: 'viewer' } },
     schema: { params: AppParams, querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }), response: { 200: z.array(TimelineEntry) } },
   }, async (req) => {
     const { app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
@@ -65,7 +65,7 @@ export function registerTimelineRoutes(app: TypedApi, deps: ApiDeps): void {
     };
   }
 
-  app.get('/accounts/:namespace/apps/:app/images', { schema: { params: AppParams, response: { 200: z.array(ImageRow) } } }, async (req) => {
+  app.get('/accounts/:namespace/apps/:app/images', { config: { access: { account: 'viewer' } }, schema: { params: AppParams, response: { 200: z.array(ImageRow) } } }, async (req) => {
     const { app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
     const services = new Map((await metadata.services.list(a.id)).map((s) => [s.id, s]));
     const builds = await metadata.builds.list({ applicationId: a.id, limit: 1000 });
@@ -84,7 +84,7 @@ export function registerTimelineRoutes(app: TypedApi, deps: ApiDeps): void {
   });
 
   // Live timeline: stored events after Last-Event-ID (a sequence number), then new ones.
-  app.get('/accounts/:namespace/apps/:app/events', { schema: { params: AppParams, hide: true } }, async (req, reply) => {
+  app.get('/accounts/:namespace/apps/:app/events', { config: { access: { account: 'viewer' } }, schema: { params: AppParams, hide: true } }, async (req, reply) => {
     const { app: a } = await appFor(metadata, requireUser(req), req.params.namespace, req.params.app, 'viewer');
     let sent = resumeFrom(req);
     const pending: Array<{ seq?: number; kind: string; payload: unknown }> = [];

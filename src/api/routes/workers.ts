@@ -42,25 +42,25 @@ export function registerWorkerRoutes(app: TypedApi, api: Pick<ApiDeps, 'metadata
     return b;
   };
 
-  app.get('/worker/config', { schema: hide }, async (req) => {
+  app.get('/worker/config', { config: { access: 'worker' }, schema: hide }, async (req) => {
     requireWorker(req);
     return deps.settings;
   });
-  app.post('/worker/claim', { schema: { ...hide, body: z.object({ worker: Slot }) } }, async (req) => {
+  app.post('/worker/claim', { config: { access: 'worker' }, schema: { ...hide, body: z.object({ worker: Slot }) } }, async (req) => {
     return { build: await backend.claim(workerIdOf(requireWorker(req), req.body.worker)) };
   });
-  app.post('/worker/builds/:id/heartbeat', { schema: { ...hide, params: Id, body: z.object({ worker: Slot }) } }, async (req) => {
+  app.post('/worker/builds/:id/heartbeat', { config: { access: 'worker' }, schema: { ...hide, params: Id, body: z.object({ worker: Slot }) } }, async (req) => {
     const wid = workerIdOf(requireWorker(req), req.body.worker);
     return backend.heartbeat({ id: req.params.id } as Build, wid);
   });
-  app.post('/worker/builds/:id/update', { schema: { ...hide, params: Id, body: z.object({ worker: Slot, patch: Patch, event: EventKind.optional() }) } }, async (req) => {
+  app.post('/worker/builds/:id/update', { config: { access: 'worker' }, schema: { ...hide, params: Id, body: z.object({ worker: Slot, patch: Patch, event: EventKind.optional() }) } }, async (req) => {
     const wid = workerIdOf(requireWorker(req), req.body.worker);
     const b = await owned(req.params.id, wid);
     const next = await backend.update(b, req.body.patch as Parameters<BuildBackend['update']>[1], wid, req.body.event);
     if (next && ['succeeded', 'failed', 'cancelled'].includes(next.status)) await backend.onFinished(next);
     return { build: next };
   });
-  app.post('/worker/builds/:id/log', {
+  app.post('/worker/builds/:id/log', { config: { access: 'worker' },
     schema: { ...hide, params: Id, body: z.object({
       worker: Slot, lines: z.array(z.object({ text: z.string().max(100_000), phase: z.string().max(40).optional() })).max(5000),
       batch: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional().describe('names this append: the same batch sent again is stored once'),
@@ -71,32 +71,32 @@ export function registerWorkerRoutes(app: TypedApi, api: Pick<ApiDeps, 'metadata
     await backend.appendLog(await owned(req.params.id, wid), wid, req.body.lines, { batch: req.body.batch });
     return { ok: true };
   });
-  app.post('/worker/builds/:id/events', { schema: { ...hide, params: Id, body: z.object({ worker: Slot, kind: EventKind }) } }, async (req) => {
+  app.post('/worker/builds/:id/events', { config: { access: 'worker' }, schema: { ...hide, params: Id, body: z.object({ worker: Slot, kind: EventKind }) } }, async (req) => {
     const wid = workerIdOf(requireWorker(req), req.body.worker);
     await backend.recordEvent(await owned(req.params.id, wid), wid, req.body.kind);
     return { ok: true };
   });
-  app.post('/worker/builds/:id/context', { schema: { ...hide, params: Id, body: z.object({ worker: Slot }) } }, async (req) => {
+  app.post('/worker/builds/:id/context', { config: { access: 'worker' }, schema: { ...hide, params: Id, body: z.object({ worker: Slot }) } }, async (req) => {
     const wid = workerIdOf(requireWorker(req), req.body.worker);
     const ttl = Math.ceil(deps.settings.buildTimeoutMs / 1000) + 600;
     return { context: await backend.context(await owned(req.params.id, wid), wid, ttl) };
   });
-  app.post('/worker/builds/:id/image', { schema: { ...hide, params: Id, body: z.object({ worker: Slot, digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }) } }, async (req) => {
+  app.post('/worker/builds/:id/image', { config: { access: 'worker' }, schema: { ...hide, params: Id, body: z.object({ worker: Slot, digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }) } }, async (req) => {
     const wid = workerIdOf(requireWorker(req), req.body.worker);
     return backend.describeImage(await owned(req.params.id, wid), wid, req.body.digest as Digest);
   });
 
   // Administration of worker tokens (people with the administrator flag only).
-  app.get('/admin/worker-tokens', { schema: hide }, async (req) => {
+  app.get('/admin/worker-tokens', { config: { access: 'admin' }, schema: hide }, async (req) => {
     requireAdmin(requireUser(req));
     return deps.tokens.list();
   });
-  app.post('/admin/worker-tokens', { schema: { ...hide, body: z.object({ name: z.string().min(1).max(100) }) } }, async (req, reply) => {
+  app.post('/admin/worker-tokens', { config: { access: 'admin' }, schema: { ...hide, body: z.object({ name: z.string().min(1).max(100) }) } }, async (req, reply) => {
     const user = requireUser(req);
     requireAdmin(user);
     return reply.status(201).send(await deps.tokens.create(req.body.name, user.email));
   });
-  app.delete('/admin/worker-tokens/:id', { schema: { ...hide, params: Id } }, async (req, reply) => {
+  app.delete('/admin/worker-tokens/:id', { config: { access: 'admin' }, schema: { ...hide, params: Id } }, async (req, reply) => {
     requireAdmin(requireUser(req));
     await deps.tokens.revoke(req.params.id);
     return reply.status(204).send();
