@@ -7,6 +7,7 @@ import type { People, Principal, WorkerPrincipal, WorkerTokens } from '../auth/i
 import type { BuildBackend } from '../builds/backend.ts';
 import type { Catalog } from '../builds/catalog.ts';
 import type { Deployer } from '../builds/deploy.ts';
+import type { QueueReporter } from '../builds/queue-estimate.ts';
 import type { LogStore } from '../storage/logs.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { HookReceiver } from '../hooks/receiver.ts';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   ready(): Promise<void>;
   catalog: Catalog;
   deployer: Deployer;
+  /** Positions and wait estimates of queued builds (absent: builds carry queue null). */
+  queue?: QueueReporter;
   logs: LogStore;
   events: EventBus;
   hooks?: HooksDeps;

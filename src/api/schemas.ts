@@ -91,6 +91,12 @@ export const AppView = z.object({
 export const AppDetail = AppView.extend({ services: z.array(ServiceView) });
 export const DeployBody = z.object({ branch: z.string().min(1).max(255).optional(), services: z.array(z.string()).optional(), force: z.boolean().optional() });
 export const Phase = z.object({ name: z.string(), startedAt: z.string(), endedAt: z.string().nullable() });
+export const QueueViewSchema = z.object({
+  position: z.number().int().describe('1 = the next build a free slot takes, counting builds expected to be claimed first (all accounts)'),
+  accountPosition: z.number().int().describe('place among this account\'s queued builds (1 = the account\'s next)'),
+  estimatedWaitSeconds: z.number().nullable().describe('expected wait, from the service\'s recent build durations; null without history'),
+  estimatedStartAt: z.string().nullable(),
+});
 export const BuildViewSchema = z.object({
   id: z.string(), serviceId: z.string(), serviceName: z.string().nullable(), applicationId: z.string(), deploymentId: z.string().nullable(),
   status: z.string(), trigger: z.string(), triggeredBy: z.string(), branch: z.string(),
@@ -98,6 +104,7 @@ export const BuildViewSchema = z.object({
   image: z.string().nullable(), imageDigest: z.string().nullable(), imageId: z.string().nullable(), imageSize: z.number().nullable(), layerCount: z.number().nullable(),
   error: z.string().nullable(), phases: z.array(Phase), attempt: z.number(), rebuildOf: z.string().nullable(),
   createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), durationMs: z.number().nullable(),
+  queue: QueueViewSchema.nullable().optional().describe('queued builds only: where the build stands and when it should start'),
 });
 export const DeploymentView = z.object({
   id: z.string(), status: z.string(), branch: z.string().nullable(), trigger: z.string(), triggeredBy: z.string(), error: z.string().nullable(),

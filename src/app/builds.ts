@@ -19,6 +19,8 @@ import type { SandboxPolicy } from '../builds/engines/sandbox.ts';
 import type { BuildEngine, GitFetcher } from '../builds/types.ts';
 import type { BuildBackend } from '../builds/backend.ts';
 import { createLocalBackend } from '../builds/backend-local.ts';
+import { countingSlots, createFairQueue, type FairQueue } from '../builds/fairness.ts';
+import { createQueueReporter, type QueueReporter } from '../builds/queue-estimate.ts';
 import { fanoutFor, freshLogStores } from './fanout.ts';
 import { imageDescriber } from './images.ts';
 
@@ -28,8 +30,13 @@ export interface BuildsPart {
   /** The git fetcher (the poller reads branch heads with it). */
   git: GitFetcher;
   start(jobTokens: JobTokens): void;
-  /** The backend the /api/v1/worker/* endpoints serve remote workers from (their log appends are cluster-safe). */
+  /**
+   * The backend the /api/v1/worker/* endpoints serve remote workers from (their log appends are cluster-safe; their
+   * claims and heartbeats count as build slots of the fair queue).
+   */
   remoteBackend(jobTokens: JobTokens): BuildBackend;
+  /** Queued builds' positions and wait estimates (the API's `queue` field). */
+  queue: QueueReporter;
   stop(): Promise<void>;
 }
 
@@ -70,23 +77,27 @@ export async function createBuilds(opts: {
   const git = createGitFetcher({ cacheDir: join(opts.dataDir, 'git'), allowLocal: config.allowLocalGit, guard: destinationGuard(config) });
   const catalog = createCatalog({ metadata, secretKey, allowLocalGit: config.allowLocalGit });
   let scheduler: Scheduler | null = null;
+  // In-process slots are known now; remote ones are counted as they ask for work (fairness.ts says why).
+  const concurrency = config.buildConcurrency ?? cpus().length;
+  const fair: FairQueue = createFairQueue({ configured: config.maxConcurrentBuildsPerAccount, local: concurrency, windowMs: 2 * config.buildStaleSeconds * 1000 });
   let unsubscribe: (() => void) | undefined;
   let recheckTimer: NodeJS.Timeout | undefined;
   const backendFor = (jobTokens: JobTokens, logStore: LogStore) => createLocalBackend({
     metadata, events, logs: logStore, jobTokens, secretKey, registryHost: opts.registryHost, baseNamespaces: config.baseNamespaces,
     describeImage: imageDescriber(metadata, opts.blobs), onFinished: (b) => deployer.buildFinished(b),
+    maxPerAccount: fair.maxPerAccount,
   });
   const deployer = createDeployer({ metadata, events, git, secretKey, registryHost: opts.registryHost, kick: () => scheduler?.kick() });
   return {
     catalog, deployer, logs, events, git,
+    queue: createQueueReporter({ metadata, fair }),
     remoteBackend(jobTokens) {
       const fresh = freshLogStores(config, opts.dataDir);
-      return backendFor(jobTokens, { append: async (id, lines, o) => (await fresh)().append(id, lines, o), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) });
+      return countingSlots(backendFor(jobTokens, { append: async (id, lines, o) => (await fresh)().append(id, lines, o), read: (id, after, limit) => logs.read(id, after, limit), delete: (id) => logs.delete(id) }), fair.slots);
     },
     start(jobTokens) {
       // The scheduler runs even with no in-process workers (buildConcurrency 0): its reaper requeues the builds of
       // remote workers that stopped heartbeating.
-      const concurrency = config.buildConcurrency ?? cpus().length;
       const engine = engineFor(config, opts.dataDir);
       if (concurrency > 0) engine.check().catch((err: unknown) => log.error({ err }, `build engine ${engine.name} is not usable: ${(err as Error).message}`));
       scheduler = createScheduler({

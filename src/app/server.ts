@@ -99,7 +99,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   }) as unknown as FastifyInstance;
   const routeTable = await registerApi(api, { metadata, people, registryHost: service, publicUrl: config.publicUrl, metrics, clientAddress: clientAddressOf,
     sessionKey: createHmac('sha256', secretKey).update('dashboard-csrf').digest(), metricsAccess: config.metricsHost ? 'elsewhere' : 'admin',
-    catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, hooks, lifecycle: lifecycle.lifecycle,
+    catalog: builds.catalog, deployer: builds.deployer, logs: builds.logs, events: builds.events, hooks, lifecycle: lifecycle.lifecycle, queue: builds.queue,
     workers: workerApi({ config, metadata, builds, jobTokens, registryHost: service }), ready: async () => {
     await metadata.ping();
     await blobs.stat('sha256:0000000000000000000000000000000000000000000000000000000000000000');

@@ -16,6 +16,8 @@ export function createLocalBackend(opts: {
   registryHost: string; baseNamespaces: string[];
   describeImage(repository: string, digest: Digest): Promise<{ imageId: Digest; size: number; layers: number }>;
   onFinished(build: Build): Promise<void>;
+  /** The per-account limit each claim applies (fairness.ts); absent or null: first come, first served. */
+  maxPerAccount?: () => number | null;
 }): BuildBackend {
   const { metadata, events } = opts;
   const record = async (b: Build, kind: Parameters<BuildBackend['recordEvent']>[2]) => {
@@ -23,7 +25,7 @@ export function createLocalBackend(opts: {
     await events.record({ kind, accountId: b.accountId, applicationId: b.applicationId, buildId: b.id, payload: buildView(b, service, opts.registryHost) });
   };
   return {
-    claim: (workerId) => metadata.builds.claim(workerId),
+    claim: (workerId) => metadata.builds.claim(workerId, { maxPerAccount: opts.maxPerAccount?.() ?? null }),
     heartbeat: (b, workerId) => metadata.builds.heartbeat(b.id, workerId),
     async update(b, patch, workerId, event) {
       const next = await metadata.builds.update(b.id, patch, workerId);

@@ -68,6 +68,13 @@ export const configSchema = z
     }),
     /** Builds run at once in this process (default: one per CPU core); 0 = no in-process workers. */
     buildConcurrency: z.coerce.number().int().min(0).max(64).optional(),
+    /**
+     * Builds one account may run at once across the cluster; its other builds wait while other accounts' builds are
+     * claimed in turn (round-robin). Default: half the build slots, at least 1 — the slots being this node's
+     * buildConcurrency plus the remote worker slots that asked it for work lately (builds/fairness.ts). 0 = fair
+     * queueing off: first come, first served, no limit.
+     */
+    maxConcurrentBuildsPerAccount: z.coerce.number().int().min(0).max(1000).optional(),
     /** A build running longer than this fails. */
     buildTimeoutMinutes: z.coerce.number().min(1).max(24 * 60).default(30),
     /** How often a running build proves it is alive. */

@@ -11,7 +11,8 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 /** Deploy, builds, rebuild, cancel, logs (JSON, raw, live). */
 export function registerBuildRoutes(app: TypedApi, deps: ApiDeps): void {
   const { metadata, deployer } = deps;
-  const view = async (b: Build) => buildView(b, await metadata.services.get(b.serviceId), deps.registryHost);
+  // A queued build also says where it stands in the queue and when it should start (builds/queue-estimate.ts).
+  const view = async (b: Build) => ({ ...buildView(b, await metadata.services.get(b.serviceId), deps.registryHost), queue: (await deps.queue?.place(b)) ?? null });
 
   app.post('/accounts/:namespace/apps/:app/deploy', { config: { access: { account: 'developer' } }, schema: { params: AppParams, body: DeployBody, response: { 202: DeployReply } } }, async (req, reply) => {
     const user = requireUser(req);

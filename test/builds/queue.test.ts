@@ -1,0 +1,97 @@
+// Fair queueing through the real API: a queued build says where it stands (GET /builds/:id and the builds list), and
+// the next claim of a remote worker takes what the positions promised. No in-process workers (buildConcurrency 0):
+// the test claims as a remote worker over HTTP, so nothing runs by itself and every number is deterministic.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { buildInput, seed, tick, type Seed } from '../../src/metadata/suite-fixtures.ts';
+import type { Build } from '../../src/metadata/types.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { apiCall, login } from '../support/world.ts';
+import { ADMIN } from '../support/server.ts';
+
+interface Setup { s: TestServer; admin: string; worker: string; alpha: Seed; beta: Seed; burst: Build[]; late: Build }
+
+/**
+ * Four remote worker slots ask for work (so the server counts 4 build slots); beta has one earlier build that took
+ * 90 s; alpha queues 6 builds, of which workers claim what the limit allows; then beta queues one.
+ */
+async function setUp(config: Record<string, unknown>): Promise<Setup> {
+  const s = await startTestServer({ buildConcurrency: 0, ...config });
+  const admin = await login(s, ADMIN.email, ADMIN.password);
+  const worker = (await apiCall(s, admin, 'POST', '/admin/worker-tokens', { name: 'fleet' })).body.token as string;
+  for (let i = 0; i < 4; i++) assert.equal((await claim(s, worker, `h/${i}`)), null, 'nothing queued yet');
+  const alpha = await seed(s.metadata, 'alpha');
+  const beta = await seed(s.metadata, 'beta');
+  const earlier = await s.metadata.builds.create(buildInput(beta));
+  const claimed = await claim(s, worker, 'h/0');
+  assert.equal(claimed?.id, earlier.id);
+  await s.metadata.builds.update(earlier.id, { status: 'succeeded', finishedAt: new Date(Date.parse(claimed!.startedAt!) + 90_000).toISOString() });
+  const burst: Build[] = [];
+  for (let i = 0; i < 6; i++) {
+    await tick();
+    burst.push(await s.metadata.builds.create(buildInput(alpha)));
+  }
+  return { s, admin, worker, alpha, beta, burst, late: undefined as unknown as Build };
+}
+
+async function claim(s: TestServer, token: string, worker: string): Promise<Build | null> {
+  const r = await apiCall(s, token, 'POST', '/worker/claim', { worker });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.build;
+}
+
+describe('fair queue (default: half of 4 slots = 2 per account)', () => {
+  let x: Setup;
+  before(async () => {
+    x = await setUp({});
+    assert.deepEqual([(await claim(x.s, x.worker, 'h/1'))?.id, (await claim(x.s, x.worker, 'h/2'))?.id], [x.burst[0]!.id, x.burst[1]!.id]);
+    assert.equal(await claim(x.s, x.worker, 'h/3'), null, 'alpha runs 2 of its 2: its 4 other builds wait');
+    await tick();
+    x.late = await x.s.metadata.builds.create(buildInput(x.beta));
+  });
+  after(() => x.s.stop());
+
+  test('beta\'s one build is first in line and starts at once; alpha\'s queued builds queue behind their own', async () => {
+    const late = (await apiCall(x.s, x.admin, 'GET', `/builds/${x.late.id}`)).body;
+    assert.equal(late.status, 'queued');
+    assert.deepEqual(late.queue, { position: 1, accountPosition: 1, estimatedWaitSeconds: 0, estimatedStartAt: late.queue.estimatedStartAt });
+    assert.ok(Math.abs(Date.parse(late.queue.estimatedStartAt) - Date.now()) < 60_000);
+
+    const third = (await apiCall(x.s, x.admin, 'GET', `/builds/${x.burst[4]!.id}`)).body;
+    // Alpha's own 2 ahead (positions 1-2 of its queue), beta's 1 may go first: 4th overall. No history: no time.
+    assert.deepEqual(third.queue, { position: 4, accountPosition: 3, estimatedWaitSeconds: null, estimatedStartAt: null });
+    const running = (await apiCall(x.s, x.admin, 'GET', `/builds/${x.burst[0]!.id}`)).body;
+    assert.equal(running.queue, null, 'a running build has no queue place');
+  });
+
+  test('the builds list carries the same queue places', async () => {
+    const list = (await apiCall(x.s, x.admin, 'GET', '/accounts/alpha/apps/shop/builds')).body as Array<{ id: string; status: string; queue: { accountPosition: number } | null }>;
+    const places = new Map(list.map((b) => [b.id, b.queue?.accountPosition ?? null]));
+    assert.deepEqual(x.burst.map((b) => places.get(b.id)), [null, null, 1, 2, 3, 4]);
+  });
+
+  test('the next claim takes beta\'s build, as its position said', async () => {
+    assert.equal((await claim(x.s, x.worker, 'h/3'))?.id, x.late.id);
+  });
+});
+
+describe('fair queue off (maxConcurrentBuildsPerAccount 0): first come, first served', () => {
+  let x: Setup;
+  before(async () => {
+    x = await setUp({ maxConcurrentBuildsPerAccount: 0 });
+    for (const w of ['h/1', 'h/2', 'h/3']) await claim(x.s, x.worker, w); // the oldest three of alpha's
+    await tick();
+    x.late = await x.s.metadata.builds.create(buildInput(x.beta));
+  });
+  after(() => x.s.stop());
+
+  test('beta\'s build waits behind alpha\'s whole burst', async () => {
+    const late = (await apiCall(x.s, x.admin, 'GET', `/builds/${x.late.id}`)).body;
+    assert.equal(late.queue.position, 4, 'alpha\'s 3 queued builds first');
+    // 3 running + 3 ahead on 4 slots: 3 must finish, 4 at a time = 1 round of beta's 90 s.
+    assert.equal(late.queue.estimatedWaitSeconds, 90);
+    const next = await claim(x.s, x.worker, 'h/0');
+    assert.equal(next?.id, x.burst[3]!.id);
+  });
+});
