@@ -8,6 +8,7 @@ import { buildInput, seed, tick, type Seed } from '../../src/metadata/suite-fixt
 import type { Build } from '../../src/metadata/types.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { apiCall, login } from '../support/world.ts';
+import { cli } from '../support/cli.ts';
 import { ADMIN } from '../support/server.ts';
 
 interface Setup { s: TestServer; admin: string; worker: string; alpha: Seed; beta: Seed; burst: Build[]; late: Build }
@@ -69,6 +70,17 @@ describe('fair queue (default: half of 4 slots = 2 per account)', () => {
     const list = (await apiCall(x.s, x.admin, 'GET', '/accounts/alpha/apps/shop/builds')).body as Array<{ id: string; status: string; queue: { accountPosition: number } | null }>;
     const places = new Map(list.map((b) => [b.id, b.queue?.accountPosition ?? null]));
     assert.deepEqual(x.burst.map((b) => places.get(b.id)), [null, null, 1, 2, 3, 4]);
+  });
+
+  test('`buildgrid builds` shows the place and the estimate of queued builds', async () => {
+    const env = { BUILDGRID_SERVER: x.s.url, BUILDGRID_TOKEN: x.admin, BUILDGRID_FROM_SOURCE: '1' };
+    const beta = await cli(['builds', 'beta/shop'], env);
+    assert.equal(beta.code, 0, beta.stderr);
+    assert.match(beta.stdout, new RegExp(`${x.late.id}.*queued #1, ~now`));
+    assert.match(beta.stdout, /succeeded/);
+    const alpha = await cli(['builds', 'alpha/shop'], env);
+    assert.match(alpha.stdout, new RegExp(`${x.burst[4]!.id}.*queued #4 `), 'no history for alpha\'s service: no time');
+    assert.match(alpha.stdout, new RegExp(`${x.burst[0]!.id}.*fetching`));
   });
 
   test('the next claim takes beta\'s build, as its position said', async () => {

@@ -10,6 +10,13 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const ICON: Record<string, string> = { queued: '…', fetching: '↓', building: '⚙', pushing: '↑', succeeded: '✔', failed: '✘', cancelled: '⊘', running: '…' };
 const dur = (ms: number | null) => (ms === null ? '-' : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`);
 
+/** A build's status for people: a queued build says where it stands (`queued #2, ~1m30s`: 2nd in line, starts in about 1m30s). */
+export function statusText(b: Pick<BuildViewT, 'status' | 'queue'>): string {
+  const q = b.queue;
+  if (b.status !== 'queued' || !q) return b.status;
+  return `queued #${q.position}${q.estimatedWaitSeconds === null ? '' : `, ~${q.estimatedWaitSeconds === 0 ? 'now' : dur(q.estimatedWaitSeconds * 1000)}`}`;
+}
+
 function printLine(l: LogLineT): void {
   if (l.phase) process.stdout.write(`\n── ${l.phase.toUpperCase()} ── ${l.text}\n`);
   else process.stdout.write(`${l.text}\n`);
@@ -27,7 +34,7 @@ async function waitFor(login: CliLogin, ids: string[], quiet: boolean): Promise<
     for (const v of views) {
       if (last.get(v.id) !== v.status) {
         last.set(v.id, v.status);
-        if (!quiet) process.stderr.write(`${ICON[v.status] ?? '·'} ${(v.serviceName ?? v.serviceId).padEnd(16)} ${v.status.padEnd(9)} ${v.shortCommit ?? ''}${v.status === 'failed' && v.error ? `  ${v.error}` : ''}\n`);
+        if (!quiet) process.stderr.write(`${ICON[v.status] ?? '·'} ${(v.serviceName ?? v.serviceId).padEnd(16)} ${statusText(v).padEnd(9)} ${v.shortCommit ?? ''}${v.status === 'failed' && v.error ? `  ${v.error}` : ''}\n`);
       }
     }
     if (views.every((v) => FINAL.has(v.status))) return views;
@@ -75,7 +82,7 @@ export function registerBuildCommands(program: Command): void {
       const login = currentLogin();
       const { path } = await appPath(login, app, opts.account);
       const list = await api<BuildViewT[]>(login, 'GET', `${path}/builds?limit=${Number(opts.limit) || 20}`);
-      emit(opts, list, () => table(list.map((b) => ({ id: b.id, service: b.serviceName, status: `${ICON[b.status] ?? ''} ${b.status}`, branch: b.branch, commit: b.shortCommit, trigger: `${b.trigger}:${b.triggeredBy}`, duration: dur(b.durationMs) })), ['id', 'service', 'status', 'branch', 'commit', 'trigger', 'duration']));
+      emit(opts, list, () => table(list.map((b) => ({ id: b.id, service: b.serviceName, status: `${ICON[b.status] ?? ''} ${statusText(b)}`, branch: b.branch, commit: b.shortCommit, trigger: `${b.trigger}:${b.triggeredBy}`, duration: dur(b.durationMs) })), ['id', 'service', 'status', 'branch', 'commit', 'trigger', 'duration']));
     }));
   builds.command('rebuild <build>')
     .description('build the same service and commit again, even though the image exists')
