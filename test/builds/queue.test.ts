@@ -1,46 +1,12 @@
-// Fair queueing through the real API: a queued build says where it stands (GET /builds/:id and the builds list), and
-// the next claim of a remote worker takes what the positions promised. No in-process workers (buildConcurrency 0):
-// the test claims as a remote worker over HTTP, so nothing runs by itself and every number is deterministic.
+// Fair queueing through the real API: a queued build says where it stands (GET /builds/:id, the builds list and
+// `buildgrid builds`), and the next claim of a remote worker takes what the positions promised.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildInput, seed, tick, type Seed } from '../../src/metadata/suite-fixtures.ts';
-import type { Build } from '../../src/metadata/types.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { apiCall, login } from '../support/world.ts';
+import { buildInput, tick } from '../../src/metadata/suite-fixtures.ts';
+import { apiCall } from '../support/world.ts';
 import { cli } from '../support/cli.ts';
-import { ADMIN } from '../support/server.ts';
-
-interface Setup { s: TestServer; admin: string; worker: string; alpha: Seed; beta: Seed; burst: Build[]; late: Build }
-
-/**
- * Four remote worker slots ask for work (so the server counts 4 build slots); beta has one earlier build that took
- * 90 s; alpha queues 6 builds, of which workers claim what the limit allows; then beta queues one.
- */
-async function setUp(config: Record<string, unknown>): Promise<Setup> {
-  const s = await startTestServer({ buildConcurrency: 0, ...config });
-  const admin = await login(s, ADMIN.email, ADMIN.password);
-  const worker = (await apiCall(s, admin, 'POST', '/admin/worker-tokens', { name: 'fleet' })).body.token as string;
-  for (let i = 0; i < 4; i++) assert.equal((await claim(s, worker, `h/${i}`)), null, 'nothing queued yet');
-  const alpha = await seed(s.metadata, 'alpha');
-  const beta = await seed(s.metadata, 'beta');
-  const earlier = await s.metadata.builds.create(buildInput(beta));
-  const claimed = await claim(s, worker, 'h/0');
-  assert.equal(claimed?.id, earlier.id);
-  await s.metadata.builds.update(earlier.id, { status: 'succeeded', finishedAt: new Date(Date.parse(claimed!.startedAt!) + 90_000).toISOString() });
-  const burst: Build[] = [];
-  for (let i = 0; i < 6; i++) {
-    await tick();
-    burst.push(await s.metadata.builds.create(buildInput(alpha)));
-  }
-  return { s, admin, worker, alpha, beta, burst, late: undefined as unknown as Build };
-}
-
-async function claim(s: TestServer, token: string, worker: string): Promise<Build | null> {
-  const r = await apiCall(s, token, 'POST', '/worker/claim', { worker });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.build;
-}
+import { claim, setUpQueue as setUp, type Setup } from './queue-world.ts';
 
 describe('fair queue (default: half of 4 slots = 2 per account)', () => {
   let x: Setup;

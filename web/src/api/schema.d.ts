@@ -301,6 +301,16 @@ export interface paths {
                                 name: string;
                                 startedAt: string;
                             }[];
+                            /** @description queued builds only: where the build stands and when it should start */
+                            queue?: {
+                                /** @description place among this account's queued builds (1 = the account's next) */
+                                accountPosition: number;
+                                estimatedStartAt: string | null;
+                                /** @description expected wait, from the service's recent build durations; null without history */
+                                estimatedWaitSeconds: number | null;
+                                /** @description 1 = the next build a free slot takes, counting builds expected to be claimed first (all accounts) */
+                                position: number;
+                            } | null;
                             rebuildOf: string | null;
                             serviceId: string;
                             serviceName: string | null;
@@ -381,6 +391,16 @@ export interface paths {
                                     name: string;
                                     startedAt: string;
                                 }[];
+                                /** @description queued builds only: where the build stands and when it should start */
+                                queue?: {
+                                    /** @description place among this account's queued builds (1 = the account's next) */
+                                    accountPosition: number;
+                                    estimatedStartAt: string | null;
+                                    /** @description expected wait, from the service's recent build durations; null without history */
+                                    estimatedWaitSeconds: number | null;
+                                    /** @description 1 = the next build a free slot takes, counting builds expected to be claimed first (all accounts) */
+                                    position: number;
+                                } | null;
                                 rebuildOf: string | null;
                                 serviceId: string;
                                 serviceName: string | null;
@@ -2927,6 +2947,16 @@ export interface paths {
                                 name: string;
                                 startedAt: string;
                             }[];
+                            /** @description queued builds only: where the build stands and when it should start */
+                            queue?: {
+                                /** @description place among this account's queued builds (1 = the account's next) */
+                                accountPosition: number;
+                                estimatedStartAt: string | null;
+                                /** @description expected wait, from the service's recent build durations; null without history */
+                                estimatedWaitSeconds: number | null;
+                                /** @description 1 = the next build a free slot takes, counting builds expected to be claimed first (all accounts) */
+                                position: number;
+                            } | null;
                             rebuildOf: string | null;
                             serviceId: string;
                             serviceName: string | null;
@@ -2997,6 +3027,16 @@ export interface paths {
                                 name: string;
                                 startedAt: string;
                             }[];
+                            /** @description queued builds only: where the build stands and when it should start */
+                            queue?: {
+                                /** @description place among this account's queued builds (1 = the account's next) */
+                                accountPosition: number;
+                                estimatedStartAt: string | null;
+                                /** @description expected wait, from the service's recent build durations; null without history */
+                                estimatedWaitSeconds: number | null;
+                                /** @description 1 = the next build a free slot takes, counting builds expected to be claimed first (all accounts) */
+                                position: number;
+                            } | null;
                             rebuildOf: string | null;
                             serviceId: string;
                             serviceName: string | null;
@@ -3113,6 +3153,16 @@ export interface paths {
                                 name: string;
                                 startedAt: string;
                             }[];
+                            /** @description queued builds only: where the build stands and when it should start */
+                            queue?: {
+                                /** @description place among this account's queued builds (1 = the account's next) */
+                                accountPosition: number;
+                                estimatedStartAt: string | null;
+                                /** @description expected wait, from the service's recent build durations; null without history */
+                                estimatedWaitSeconds: number | null;
+                                /** @description 1 = the next build a free slot takes, counting builds expected to be claimed first (all accounts) */
+                                position: number;
+                            } | null;
                             rebuildOf: string | null;
                             serviceId: string;
                             serviceName: string | null;

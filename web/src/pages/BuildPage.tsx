@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, call, errorOf, requestHeaders } from '../api/client';
 import type { Build } from '../api/types';
 import { useSession } from '../lib/session';
@@ -23,6 +23,13 @@ export function BuildPage({ ns, app, id }: { ns: string; app: string; id: string
   const build = useLoad(() => call(api.GET('/api/v1/builds/{id}', { params: { path: { id } } })), id);
   const log = useBuildLog(id, useCallback(() => void build.reload(), [build.reload]));
   const [actionError, setActionError] = useState<unknown>();
+  // A queued build has no log yet to say it moved: ask again every few seconds for its place in the queue.
+  const queued = build.data?.status === 'queued';
+  useEffect(() => {
+    if (!queued) return;
+    const t = setInterval(() => void build.reload(), 5000);
+    return () => clearInterval(t);
+  }, [queued, build.reload]);
 
   if (build.loading) return <Loading what="the build" />;
   if (!build.data) return <ErrorBox error={build.error} retry={build.reload} title="Cannot load this build" />;
@@ -94,11 +101,27 @@ function BuildFacts({ b, ns }: { b: Build; ns: string }) {
         </div>
         <div><dt>Triggered</dt><dd>by {b.triggeredBy} via {triggerLabel(b.trigger)}{b.rebuildOf ? ' (rebuild)' : ''}</dd></div>
         <div><dt>Queued</dt><dd><RelTime iso={b.createdAt} />{queued && <span className="muted"> · waited {duration(span(queued.startedAt, queued.endedAt, now))}</span>}</dd></div>
+        {b.status === 'queued' && b.queue && <QueuePlace q={b.queue} />}
         <div><dt>Duration</dt><dd>{duration(b.durationMs ?? span(b.startedAt, b.finishedAt, now))}</dd></div>
         {b.imageSize !== null && <div><dt>Size</dt><dd>{bytes(b.imageSize)}{b.layerCount !== null && ` · ${b.layerCount} layers`}</dd></div>}
       </dl>
       {b.image && b.status === 'succeeded' && <ImageFacts ns={ns} image={b.image} imageId={b.imageId} digest={b.imageDigest} />}
       {b.imageDigest && <p className="small muted">Digest <code className="mono break">{b.imageDigest}</code></p>}
+    </div>
+  );
+}
+
+/** Where a queued build stands: its place in line (all accounts, and its own account's) and when it should start. */
+function QueuePlace({ q }: { q: NonNullable<Build['queue']> }) {
+  const ordinal = (n: number) => (n === 1 ? 'next' : `#${n}`);
+  return (
+    <div data-testid="queue-place">
+      <dt>In line</dt>
+      <dd>
+        {ordinal(q.position)}
+        <span className="muted"> · {q.accountPosition === 1 ? "your account's next build" : `#${q.accountPosition} of your account's`}</span>
+        <span className="muted"> · {q.estimatedWaitSeconds === null ? 'no estimate yet (no earlier build of this service)' : q.estimatedWaitSeconds === 0 ? 'starts as soon as a worker is free' : `starts in about ${duration(q.estimatedWaitSeconds * 1000)}`}</span>
+      </dd>
     </div>
   );
 }
