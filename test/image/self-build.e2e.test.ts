@@ -247,7 +247,10 @@ test('`docker run -d IMAGE` serves: /readyz 200, /v2/ 401 with a challenge, sign
 // Workers need mounts and namespaces: docs/kubernetes.md gives `privileged` or a list of capabilities. The list is
 // what runs here — the tighter of the two, and `--privileged` cannot start on this machine, whose own capability set
 // lacks CAP_SYS_RESOURCE ("unable to apply caps").
+// The build sandbox adds what runc and slirp4netns need: NET_ADMIN and /dev/net/tun (each build's network namespace)
+// and a writable cgroup filesystem (per-step memory, CPU and pids limits).
 const WORKER_PRIVILEGES = ['--cap-add', 'SYS_ADMIN', '--cap-add', 'SETUID', '--cap-add', 'SETGID', '--cap-add', 'MKNOD',
+  '--cap-add', 'NET_ADMIN', '--device', '/dev/net/tun', '--cgroupns', 'host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
   '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined'];
 
 test('with a worker\'s capabilities the image builds images itself (git, buildah inside), pushes to its own registry; that runs', { timeout: 8 * MINUTE }, async (t) => {
