@@ -97,12 +97,14 @@ export const QueueViewSchema = z.object({
   estimatedWaitSeconds: z.number().nullable().describe('expected wait, from the service\'s recent build durations; null without history'),
   estimatedStartAt: z.string().nullable(),
 });
+const BaseImage = z.object({ stage: z.number().int(), written: z.string(), resolved: z.string().nullable(), digest: z.string().nullable() });
 export const BuildViewSchema = z.object({
   id: z.string(), serviceId: z.string(), serviceName: z.string().nullable(), applicationId: z.string(), deploymentId: z.string().nullable(),
   status: z.string(), trigger: z.string(), triggeredBy: z.string(), branch: z.string(),
   commit: z.string().nullable(), shortCommit: z.string().nullable(), commitMessage: z.string().nullable(), commitAuthor: z.string().nullable(),
   image: z.string().nullable(), imageDigest: z.string().nullable(), imageId: z.string().nullable(), imageSize: z.number().nullable(), layerCount: z.number().nullable(),
   error: z.string().nullable(), phases: z.array(Phase), attempt: z.number(), rebuildOf: z.string().nullable(),
+  baseImages: z.array(BaseImage).describe('every FROM naming an image (all stages): as written, the reference it resolved to, the digest used'),
   createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(), durationMs: z.number().nullable(),
   queue: QueueViewSchema.nullable().optional().describe('queued builds only: where the build stands and when it should start'),
 });

@@ -1,11 +1,12 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, isAppError } from '../core/errors.ts';
-import type { Build, BuildPatch } from '../metadata/types.ts';
+import type { BaseImageRecord, Build, BuildPatch } from '../metadata/types.ts';
 import type { BuildEngine, GitFetcher } from './types.ts';
 import type { BuildBackend, BuildEventKind } from './backend.ts';
 import { enterPhase } from './phases.ts';
 import { LogBuffer } from './logbuffer.ts';
+import { baseImages, readConfinedDockerfile } from './base-images.ts';
 
 /** What running one build needs. */
 export interface PipelineDeps {
@@ -85,9 +86,11 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
     const d = await backend.describeImage(build, workerId, result.manifestDigest);
     out.line(`Image ${deps.registry.host}/${build.repository}:${info.commit}`);
     out.line(`Digest ${result.manifestDigest}  ID ${d.imageId}  ${d.layers} layers, ${d.size} bytes`);
+    const bases = await recordedBases(join(dir, 'src'), service.dockerfile, { ...app.env, ...service.buildArgs }, deps, password, ac.signal);
+    for (const b of bases) out.line(`Base image ${b.written} → ${b.resolved ?? '(not a valid reference)'}${b.digest ? ` ${b.digest}` : ''}`);
     await out.flush();
     await update({
-      status: 'succeeded', imageDigest: result.manifestDigest, imageId: d.imageId, imageSize: d.size, layerCount: d.layers,
+      status: 'succeeded', imageDigest: result.manifestDigest, imageId: d.imageId, imageSize: d.size, layerCount: d.layers, baseImages: bases,
       finishedAt: now(), phases: enterPhase(build.phases, null, now()),
     }, 'build.succeeded');
   } catch (err) {
@@ -111,4 +114,20 @@ export async function runBuild(claimed: Build, workerId: string, deps: PipelineD
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
   await backend.onFinished(build);
+}
+
+/** The build's base images (base-images.ts); empty when the Dockerfile cannot be read or parsed. Never throws. */
+async function recordedBases(
+  src: string, dockerfile: string, buildArgs: Record<string, string>, deps: PipelineDeps, password: string, signal: AbortSignal,
+): Promise<BaseImageRecord[]> {
+  try {
+    const text = await readConfinedDockerfile(await realpath(src), join(src, dockerfile));
+    if (text === null) return [];
+    return await baseImages({
+      dockerfile: text, buildArgs, registry: deps.registry.host, insecure: deps.registry.insecure,
+      credentials: { username: 'buildgrid-job', password }, signal,
+    });
+  } catch {
+    return [];
+  }
 }

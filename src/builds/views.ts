@@ -7,6 +7,8 @@ export interface BuildView {
   commit: string | null; shortCommit: string | null; commitMessage: string | null; commitAuthor: string | null;
   image: string | null; imageDigest: string | null; imageId: string | null; imageSize: number | null; layerCount: number | null;
   error: string | null; phases: Build['phases']; attempt: number; rebuildOf: string | null;
+  /** Every FROM naming an image: as written, resolved (docker.io/library/…), and the digest used. */
+  baseImages: Build['baseImages'];
   createdAt: string; startedAt: string | null; finishedAt: string | null; durationMs: number | null;
 }
 
@@ -20,7 +22,7 @@ export function buildView(b: Build, service: Service | null, registryHost: strin
     commit: b.commit, shortCommit: b.commit ? b.commit.slice(0, 7) : null, commitMessage: b.commitMessage, commitAuthor: b.commitAuthor,
     image: b.commit ? `${registryHost}/${b.repository}:${b.commit}` : null,
     imageDigest: b.imageDigest, imageId: b.imageId, imageSize: b.imageSize, layerCount: b.layerCount,
-    error: b.error, phases: b.phases, attempt: b.attempt, rebuildOf: b.rebuildOf,
+    error: b.error, phases: b.phases, attempt: b.attempt, rebuildOf: b.rebuildOf, baseImages: b.baseImages,
     createdAt: b.createdAt, startedAt: b.startedAt, finishedAt: b.finishedAt,
     durationMs: end !== null && start !== null ? end - start : null,
   };

@@ -2,7 +2,7 @@ import type { Selectable, Updateable } from 'kysely';
 import type { Digest } from '../core/digest.ts';
 import { fromJson, toJson, toStoredTime } from './codec.ts';
 import type { BuildsTable } from './schema.ts';
-import type { Build, BuildPatch, BuildStatus, PhaseTiming, Trigger } from './types.ts';
+import type { BaseImageRecord, Build, BuildPatch, BuildStatus, PhaseTiming, Trigger } from './types.ts';
 import { RUNNING_STATUSES } from './types.ts';
 
 /** The running statuses as a mutable list, for `where('status', 'in', …)`. */
@@ -41,6 +41,7 @@ export function patchColumns(p: BuildPatch): Updateable<BuildsTable> {
   if (p.layerCount !== undefined) out.layer_count = p.layerCount;
   if (p.error !== undefined) out.error = p.error;
   if (p.phases !== undefined) out.phases = toJson(p.phases) ?? '[]';
+  if (p.baseImages !== undefined) out.base_images = toJson(p.baseImages);
   if (p.startedAt !== undefined) out.started_at = toStoredTime(p.startedAt, 'startedAt');
   if (p.finishedAt !== undefined) out.finished_at = toStoredTime(p.finishedAt, 'finishedAt');
   if (p.workerId !== undefined) out.worker_id = p.workerId;
@@ -71,6 +72,7 @@ export function toBuild(r: Selectable<BuildsTable>): Build {
     layerCount: num(r.layer_count),
     error: r.error,
     phases: phasesOf(r),
+    baseImages: fromJson<BaseImageRecord[]>(r.base_images) ?? [],
     attempt: Number(r.attempt),
     maxAttempts: Number(r.max_attempts),
     workerId: r.worker_id,

@@ -45,6 +45,12 @@ export const RUNNING_STATUSES: readonly BuildStatus[] = ['fetching', 'building',
 export const FINAL_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'cancelled'];
 export type Trigger = 'web' | 'api' | 'cli' | 'hook' | 'poll';
 
+/**
+ * One base image of a build: a FROM (stage index, as written), the reference it resolved to with Docker's
+ * normalisation (docker.io/library/busybox:1; null when it is not a valid reference), and the manifest digest used.
+ */
+export interface BaseImageRecord { stage: number; written: string; resolved: string | null; digest: string | null }
+
 /** One phase's timing. */
 export interface PhaseTiming { name: 'queued' | 'fetching' | 'building' | 'pushing'; startedAt: string; endedAt: string | null }
 
@@ -70,6 +76,8 @@ export interface Build {
   layerCount: number | null;
   error: string | null;
   phases: PhaseTiming[];
+  /** Every FROM that names an image (builds/base-images.ts); empty until the build has succeeded. */
+  baseImages: BaseImageRecord[];
   /** 1 after the first claim; a reclaimed build is retried while attempt < maxAttempts. */
   attempt: number;
   maxAttempts: number;
@@ -85,7 +93,7 @@ export interface Build {
 /** Fields a worker or the scheduler may change on a build. */
 export type BuildPatch = Partial<Pick<Build,
   'status' | 'commit' | 'commitMessage' | 'commitAuthor' | 'imageDigest' | 'imageId' | 'imageSize' | 'layerCount' |
-  'error' | 'phases' | 'startedAt' | 'finishedAt' | 'workerId' | 'heartbeatAt'>>;
+  'error' | 'phases' | 'startedAt' | 'finishedAt' | 'workerId' | 'heartbeatAt' | 'baseImages'>>;
 
 export type DeploymentStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 /** One service of a deployment: the build that provides its image (a new one, or an earlier build of the same commit). */

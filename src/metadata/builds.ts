@@ -55,6 +55,7 @@ export function buildsRepo(db: Kysely<Database>): BuildsRepo {
         layer_count: null,
         error: null,
         phases: toJson([{ name: 'queued', startedAt: now, endedAt: null }]) ?? '[]',
+        base_images: null,
         attempt: 0,
         max_attempts: maxAttempts,
         worker_id: null,

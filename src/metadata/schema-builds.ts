@@ -68,6 +68,8 @@ export interface BuildsTable {
   layer_count: number | null;
   error: string | null;
   phases: string;
+  /** JSON array of BaseImageRecord (migration 0007); null when not recorded. */
+  base_images: string | null;
   attempt: number;
   max_attempts: number;
   worker_id: string | null;

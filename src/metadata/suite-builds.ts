@@ -16,7 +16,7 @@ export function buildsSuite(open: OpenStore): void {
         id: b.id, serviceId: s.api.id, applicationId: s.applicationId, accountId: s.accountId, deploymentId: null,
         status: 'queued', trigger: 'hook', triggeredBy: 'github', branch: 'main', commit: commitOf('a'),
         commitMessage: null, commitAuthor: null, repository: s.api.repository, imageDigest: null, imageId: null,
-        imageSize: null, layerCount: null, error: null, phases: [{ name: 'queued', startedAt: b.createdAt, endedAt: null }],
+        imageSize: null, layerCount: null, error: null, phases: [{ name: 'queued', startedAt: b.createdAt, endedAt: null }], baseImages: [],
         attempt: 0, maxAttempts: 2, workerId: null, heartbeatAt: null, cancelRequested: false, force: true,
         rebuildOf: null, createdAt: b.createdAt, startedAt: null, finishedAt: null,
       });
@@ -71,6 +71,7 @@ export function buildsSuite(open: OpenStore): void {
         imageDigest: digestOf('1'), imageId: digestOf('2'), imageSize: 5_000_000_000, layerCount: 7, error: null,
         phases: [{ name: 'building' as const, startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:01:00.000Z' }],
         startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T01:00:00+01:00', workerId: 'w9', heartbeatAt: null,
+        baseImages: [{ stage: 0, written: '${BASE}', resolved: 'docker.io/library/busybox:1', digest: digestOf('3') }, { stage: 2, written: 'Bad Ref', resolved: null, digest: null }],
       };
       const u = await m.builds.update(b.id, patch);
       assert.deepEqual(u, { ...b, ...patch, finishedAt: '2026-01-01T00:00:00.000Z' });

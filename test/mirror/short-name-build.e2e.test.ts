@@ -58,13 +58,30 @@ test('FROM busybox:1 builds through the mirror: the base comes from the upstream
   const repoRow = await s.metadata.repositories.get('mirror/docker.io/library/busybox');
   assert.ok(repoRow, 'mirror/docker.io/library/busybox exists');
   assert.equal(await s.metadata.tags.get(repoRow.id, '1'), busybox.manifestDigest);
+  // The build records its base image: as written, resolved as Docker would, and the digest used.
+  assert.deepEqual(b.baseImages, [{ stage: 0, written: 'busybox:1', resolved: 'docker.io/library/busybox:1', digest: busybox.manifestDigest }]);
 });
 
-test('a second build of another commit does not touch the upstream', async () => {
-  await repo.commit({ 'hello.txt': 'v2\n' }, 'second');
+test('a second build of another commit does not touch the upstream; every stage\'s base is recorded', async () => {
+  const dockerfile = [
+    'ARG BASE=busybox:1',
+    'FROM ${BASE} AS prep',
+    'RUN echo prep > /prep',
+    `FROM docker.io/library/busybox@${busybox.manifestDigest}`,
+    'COPY --from=prep /prep /prep',
+    'COPY hello.txt /hello.txt',
+    '',
+  ].join('\n');
+  await repo.commit({ 'hello.txt': 'v2\n', Dockerfile: dockerfile }, 'second');
   const seen = up.requests.length;
   const b = await deploy();
   assert.equal(b.status, 'succeeded', b.error);
   assert.equal(b.commit, repo.head());
   assert.deepEqual(up.requests.slice(seen), []);
+  assert.deepEqual(b.baseImages, [
+    { stage: 0, written: '${BASE}', resolved: 'docker.io/library/busybox:1', digest: busybox.manifestDigest },
+    { stage: 1, written: `docker.io/library/busybox@${busybox.manifestDigest}`, resolved: `docker.io/library/busybox@${busybox.manifestDigest}`, digest: busybox.manifestDigest },
+  ]);
+  const log = await apiCall(s, w.acmeOwner.token, 'GET', `/builds/${b.id}/log`);
+  assert.ok(log.body.lines.some((l: { text: string }) => l.text === `Base image \${BASE} → docker.io/library/busybox:1 ${busybox.manifestDigest}`));
 });

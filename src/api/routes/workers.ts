@@ -22,6 +22,9 @@ const Patch = z.object({
   imageDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(), imageId: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
   imageSize: z.number().int().min(0).optional(), layerCount: z.number().int().min(0).optional(),
   error: z.string().max(10_000).nullable().optional(), phases: z.array(Phase).max(10).optional(), finishedAt: z.string().optional(),
+  baseImages: z.array(z.object({
+    stage: z.number().int().min(0).max(1000), written: z.string().max(1024), resolved: z.string().max(1024).nullable(), digest: z.string().regex(/^sha(256|512):[0-9a-f]{64,128}$/).nullable(),
+  }).strict()).max(64).optional(),
 }).strict();
 const EventKind = z.enum(['build.started', 'build.phase', 'build.succeeded', 'build.failed', 'build.cancelled']);
 const Id = z.object({ id: z.string().min(1).max(64) });

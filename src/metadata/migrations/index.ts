@@ -5,6 +5,7 @@ import { m0003_hooks } from './0003_hooks.ts';
 import { m0004_lifecycle } from './0004_lifecycle.ts';
 import { m0005_worker_tokens } from './0005_worker_tokens.ts';
 import { m0006_fair_queue } from './0006_fair_queue.ts';
+import { m0007_base_images } from './0007_base_images.ts';
 
 /**
  * Every migration, by name. Names are numbered and applied in lexical order; migrations are forward-only (no
@@ -18,4 +19,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004_lifecycle': m0004_lifecycle,
   '0005_worker_tokens': m0005_worker_tokens,
   '0006_fair_queue': m0006_fair_queue,
+  '0007_base_images': m0007_base_images,
 });

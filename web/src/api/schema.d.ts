@@ -281,6 +281,13 @@ export interface paths {
                         "application/json": {
                             applicationId: string;
                             attempt: number;
+                            /** @description every FROM naming an image (all stages): as written, the reference it resolved to, the digest used */
+                            baseImages: {
+                                digest: string | null;
+                                resolved: string | null;
+                                stage: number;
+                                written: string;
+                            }[];
                             branch: string;
                             commit: string | null;
                             commitAuthor: string | null;
@@ -371,6 +378,13 @@ export interface paths {
                             builds: {
                                 applicationId: string;
                                 attempt: number;
+                                /** @description every FROM naming an image (all stages): as written, the reference it resolved to, the digest used */
+                                baseImages: {
+                                    digest: string | null;
+                                    resolved: string | null;
+                                    stage: number;
+                                    written: string;
+                                }[];
                                 branch: string;
                                 commit: string | null;
                                 commitAuthor: string | null;
@@ -2927,6 +2941,13 @@ export interface paths {
                         "application/json": {
                             applicationId: string;
                             attempt: number;
+                            /** @description every FROM naming an image (all stages): as written, the reference it resolved to, the digest used */
+                            baseImages: {
+                                digest: string | null;
+                                resolved: string | null;
+                                stage: number;
+                                written: string;
+                            }[];
                             branch: string;
                             commit: string | null;
                             commitAuthor: string | null;
@@ -3007,6 +3028,13 @@ export interface paths {
                         "application/json": {
                             applicationId: string;
                             attempt: number;
+                            /** @description every FROM naming an image (all stages): as written, the reference it resolved to, the digest used */
+                            baseImages: {
+                                digest: string | null;
+                                resolved: string | null;
+                                stage: number;
+                                written: string;
+                            }[];
                             branch: string;
                             commit: string | null;
                             commitAuthor: string | null;
@@ -3133,6 +3161,13 @@ export interface paths {
                         "application/json": {
                             applicationId: string;
                             attempt: number;
+                            /** @description every FROM naming an image (all stages): as written, the reference it resolved to, the digest used */
+                            baseImages: {
+                                digest: string | null;
+                                resolved: string | null;
+                                stage: number;
+                                written: string;
+                            }[];
                             branch: string;
                             commit: string | null;
                             commitAuthor: string | null;
