@@ -26,7 +26,7 @@ export function startSse(req: FastifyRequest, reply: FastifyReply): SseStream {
     Connection: 'keep-alive',
     'X-Accel-Buffering': 'no',
   });
-  res.write(': connected\n\n');
+  if (req.method !== 'HEAD') res.write(': connected\n\n');
   let done = false;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -39,6 +39,11 @@ export function startSse(req: FastifyRequest, reply: FastifyReply): SseStream {
   };
   req.raw.on('close', finish);
   res.on('close', finish);
+  if (req.method === 'HEAD') {
+    // A HEAD has no body (node drops the writes, so the headers would never be flushed): answer it now, stream nothing.
+    res.end();
+    finish();
+  }
   return {
     send(event, data, id) {
       if (done) return;
