@@ -7,21 +7,22 @@ import { ADMIN, startTestServer, type TestServer } from '../support/server.ts';
 import { apiCall, login } from '../support/world.ts';
 
 // Deny by default, end to end: every route the server registered (RunningServer.routes(), filled by the onRoute hook
-// that refuses undeclared routes) is called as anonymous, a worker, acme's viewer, developer and owner, globex's owner
-// and the administrator, and each answer's class must be what the route's declared access says: 401/403/404 where it
+// that refuses undeclared routes) is called as anonymous, a worker, acme's viewer (by API token, and by the dashboard's
+// session cookie with its CSRF token), developer and owner, globex's owner and the administrator, and each answer's class must be what the route's declared access says: 401/403/404 where it
 // refuses, success or a validation error where it admits. Public routes must answer everyone as they answer the
 // administrator. A route added later is walked too; one with a path parameter this test cannot fill fails it.
 
-type Caller = 'anonymous' | 'worker' | 'viewer' | 'developer' | 'owner' | 'outsider' | 'admin';
-const CALLERS: Caller[] = ['admin', 'anonymous', 'worker', 'viewer', 'developer', 'owner', 'outsider'];
+type Caller = 'anonymous' | 'worker' | 'viewer' | 'developer' | 'owner' | 'outsider' | 'admin' | 'viewer-cookie';
+const CALLERS: Caller[] = ['admin', 'anonymous', 'worker', 'viewer', 'viewer-cookie', 'developer', 'owner', 'outsider'];
 const RANK = { viewer: 1, developer: 2, owner: 3 } as const;
 
 let s: TestServer;
 const tokens = new Map<Caller, string>();
 let buildId: string;
+/** The viewer's dashboard session: the cookie and the CSRF token its unsafe requests carry. */
+let session: { cookie: string; csrf: string };
 
-async function member(email: string, account: string, role: keyof typeof RANK): Promise<string> {
-  const password = `pw-${randomBytes(6).toString('hex')}`;
+async function member(email: string, account: string, role: keyof typeof RANK, password = `pw-${randomBytes(6).toString('hex')}`): Promise<string> {
   const r = await apiCall(s, tokens.get('admin')!, 'POST', '/users', { email, password, account, role });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return login(s, email, password);
@@ -33,7 +34,12 @@ before(async () => {
   const acme = await seed(s.metadata, 'acme'); // application `shop` with services api and web
   await seed(s.metadata, 'globex');
   buildId = (await s.metadata.builds.create(buildInput(acme))).id;
-  tokens.set('viewer', await member('viewer@acme.test', 'acme', 'viewer'));
+  tokens.set('viewer', await member('viewer@acme.test', 'acme', 'viewer', 'viewer-password-1'));
+  const signIn = await fetch(`${s.url}/api/v1/auth/session`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'viewer@acme.test', password: 'viewer-password-1' }),
+  });
+  assert.equal(signIn.status, 200);
+  session = { cookie: signIn.headers.get('set-cookie')!.split(';')[0]!, csrf: ((await signIn.json()) as { csrfToken: string }).csrfToken };
   tokens.set('developer', await member('dev@acme.test', 'acme', 'developer'));
   tokens.set('owner', await member('owner@acme.test', 'acme', 'owner'));
   tokens.set('outsider', await member('owner@globex.test', 'globex', 'owner'));
@@ -65,6 +71,7 @@ async function call(route: RouteEntry, caller: Caller): Promise<Answer> {
   const headers: Record<string, string> = {};
   const token = tokens.get(caller);
   if (caller !== 'anonymous' && token) headers.authorization = `Bearer ${token}`;
+  if (caller === 'viewer-cookie') Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
   const init: RequestInit = { method: route.method, headers };
   if (!['GET', 'HEAD'].includes(route.method)) {
     headers['content-type'] = 'application/json';
@@ -86,7 +93,8 @@ const hidden = (a: Answer) => a.status === 404 && a.message !== null && /^(accou
 const admitted = (a: Answer) => a.status !== 401 && a.status !== 403 && !hidden(a) && a.status < 500;
 
 /** What the declared access says for `caller`: 'admitted', or the refusal status. */
-function expected(access: RouteAccess, caller: Caller): 'admitted' | 401 | 403 | 404 {
+function expected(access: RouteAccess, as: Caller): 'admitted' | 401 | 403 | 404 {
+  const caller = as === 'viewer-cookie' ? 'viewer' : as;
   if (access === 'public') return 'admitted';
   if (access === 'worker') return caller === 'worker' ? 'admitted' : 401;
   if (caller === 'anonymous' || caller === 'worker') return 401;
