@@ -7,6 +7,7 @@ import { makeGitRepo, type TestRepo } from '../support/git-repos.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { makeWorld, apiCall, type World } from '../support/world.ts';
 import { waitBuild } from '../builds/support.ts';
+import { cli } from '../support/cli.ts';
 import type { BusyboxImage } from '../harness/busybox.ts';
 import { onlyUpstreams, startCountingUpstream, type CountingUpstream } from './upstream.ts';
 
@@ -82,6 +83,14 @@ test('a second build of another commit does not touch the upstream; every stage\
     { stage: 0, written: '${BASE}', resolved: 'docker.io/library/busybox:1', digest: busybox.manifestDigest },
     { stage: 1, written: `docker.io/library/busybox@${busybox.manifestDigest}`, resolved: `docker.io/library/busybox@${busybox.manifestDigest}`, digest: busybox.manifestDigest },
   ]);
+  const env = { BUILDGRID_SERVER: s.url, BUILDGRID_TOKEN: w.acmeOwner.token, XDG_CONFIG_HOME: tmp };
+  const shown = await cli(['builds', 'show', b.id, '--json'], env);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.ok(shown.json, `not JSON: ${shown.stdout.slice(0, 300)} ${shown.stderr.slice(0, 300)}`);
+  assert.deepEqual(shown.json.baseImages, b.baseImages);
+  const human = await cli(['builds', 'show', b.id], env);
+  assert.match(human.stdout, /Base images:/);
+  assert.match(human.stdout, new RegExp(`\\$\\{BASE\\}\\s+docker\\.io/library/busybox:1\\s+${busybox.manifestDigest}`));
   const log = await apiCall(s, w.acmeOwner.token, 'GET', `/builds/${b.id}/log`);
   assert.ok(log.body.lines.some((l: { text: string }) => l.text === `Base image \${BASE} → docker.io/library/busybox:1 ${busybox.manifestDigest}`));
 });

@@ -84,6 +84,21 @@ export function registerBuildCommands(program: Command): void {
       const list = await api<BuildViewT[]>(login, 'GET', `${path}/builds?limit=${Number(opts.limit) || 20}`);
       emit(opts, list, () => table(list.map((b) => ({ id: b.id, service: b.serviceName, status: `${ICON[b.status] ?? ''} ${statusText(b)}`, branch: b.branch, commit: b.shortCommit, trigger: `${b.trigger}:${b.triggeredBy}`, duration: dur(b.durationMs) })), ['id', 'service', 'status', 'branch', 'commit', 'trigger', 'duration']));
     }));
+  builds.command('show <build>')
+    .description('one build: status, commit, image, and its base images (every FROM, resolved, with the digest used)')
+    .option('--json', 'machine-readable output')
+    .action(action(async (id: string, own: { json?: boolean }, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ json?: boolean }>(); // `builds` has --json too and takes it wherever it appears
+      const b = await api<BuildViewT>(currentLogin(), 'GET', `/builds/${encodeURIComponent(id)}`);
+      emit({ json: own.json ?? opts.json }, b, () => {
+        console.log(`Build ${b.id}  ${ICON[b.status] ?? ''} ${statusText(b)}  ${b.serviceName ?? b.serviceId}  ${b.branch}@${b.shortCommit ?? '-'}  ${dur(b.durationMs)}`);
+        if (b.image) console.log(`Image ${b.image}${b.imageDigest ? `@${b.imageDigest}` : ''}`);
+        if (b.error) console.log(`Error ${b.error}`);
+        if (b.baseImages.length === 0) return void console.log('Base images: none recorded');
+        console.log('Base images:');
+        table(b.baseImages.map((x) => ({ stage: x.stage, from: x.written, resolved: x.resolved ?? '(not a valid reference)', digest: x.digest ?? '-' })), ['stage', 'from', 'resolved', 'digest']);
+      });
+    }));
   builds.command('rebuild <build>')
     .description('build the same service and commit again, even though the image exists')
     .option('--json', 'machine-readable output')
