@@ -121,6 +121,7 @@ export const TimelineEntry = z.object({
   commitMessage: z.string().nullable(), commitAuthor: z.string().nullable(),
   trigger: z.string(), triggeredBy: z.string(), startedAt: z.string(), finishedAt: z.string().nullable(), durationMs: z.number().nullable(),
   image: z.string().nullable(), imageId: z.string().nullable(), logUrl: z.string().nullable(),
+  baseImages: z.array(BaseImage).optional().describe('builds: every FROM naming an image, resolved, with the digest used'),
   services: z.array(z.object({ service: z.string(), branch: z.string(), commit: z.string().nullable(), image: z.string().nullable(), status: z.string(), buildId: z.string() })).optional(),
   error: z.string().nullable(),
   imageRemoved: z.object({

@@ -83,6 +83,8 @@ test('a second build of another commit does not touch the upstream; every stage\
     { stage: 0, written: '${BASE}', resolved: 'docker.io/library/busybox:1', digest: busybox.manifestDigest },
     { stage: 1, written: `docker.io/library/busybox@${busybox.manifestDigest}`, resolved: `docker.io/library/busybox@${busybox.manifestDigest}`, digest: busybox.manifestDigest },
   ]);
+  const timeline = await apiCall(s, w.acmeOwner.token, 'GET', '/accounts/acme/apps/plain/timeline');
+  assert.deepEqual(timeline.body.find((e: { id: string }) => e.id === b.id)?.baseImages, b.baseImages);
   const env = { BUILDGRID_SERVER: s.url, BUILDGRID_TOKEN: w.acmeOwner.token, XDG_CONFIG_HOME: tmp };
   const shown = await cli(['builds', 'show', b.id, '--json'], env);
   assert.equal(shown.code, 0, shown.stderr);

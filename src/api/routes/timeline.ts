@@ -21,7 +21,7 @@ function buildEntry(b: Build, service: Service | undefined, host: string, remove
     trigger: b.trigger, triggeredBy: b.triggeredBy, startedAt: b.startedAt ?? b.createdAt, finishedAt: b.finishedAt,
     durationMs: ms(b.startedAt, b.finishedAt),
     image: removed ? null : image, imageId: b.imageId,
-    logUrl: `/api/v1/builds/${b.id}/log`, error: b.error,
+    logUrl: `/api/v1/builds/${b.id}/log`, error: b.error, baseImages: b.baseImages,
   };
 }
 

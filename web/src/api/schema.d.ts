@@ -1160,6 +1160,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description builds: every FROM naming an image, resolved, with the digest used */
+                            baseImages?: {
+                                digest: string | null;
+                                resolved: string | null;
+                                stage: number;
+                                written: string;
+                            }[];
                             branch: string | null;
                             commit: string | null;
                             commitAuthor: string | null;
