@@ -128,6 +128,12 @@ test('deploy, then the build page shows log lines as they are written', { timeou
   for (const l of ['tick 1', 'tick 6']) assert.ok(text.includes(l), `log has ${l}`);
   const phases = await page.locator('.log-section').evaluateAll((els) => els.map((e) => e.getAttribute('data-phase')));
   assert.deepEqual(phases, ['fetching', 'building', 'pushing']);
+  // Its base images: both stages FROM the imported busybox, resolved and with the digest used.
+  const bases = page.getByTestId('base-images');
+  await bases.waitFor();
+  const baseRows = await bases.locator('tbody tr').allInnerTexts();
+  assert.equal(baseRows.length, 2);
+  for (const row of baseRows) assert.match(row, new RegExp(`${bw.base.replace(/[.]/g, '\\.')}[\\s\\S]*sha256:[0-9a-f]{12}`));
   assert.doesNotMatch(await page.locator('.log-section[data-phase=building] .log-took').innerText(), /—/);
   // Search highlights matches.
   await page.getByLabel('Search the log').fill('tick 4');

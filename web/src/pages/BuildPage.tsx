@@ -107,6 +107,29 @@ function BuildFacts({ b, ns }: { b: Build; ns: string }) {
       </dl>
       {b.image && b.status === 'succeeded' && <ImageFacts ns={ns} image={b.image} imageId={b.imageId} digest={b.imageDigest} />}
       {b.imageDigest && <p className="small muted">Digest <code className="mono break">{b.imageDigest}</code></p>}
+      {b.baseImages.length > 0 && <BaseImages bases={b.baseImages} />}
+    </div>
+  );
+}
+
+/** Every FROM of the build that names an image: as written, what it resolved to, and the digest used. */
+function BaseImages({ bases }: { bases: Build['baseImages'] }) {
+  return (
+    <div data-testid="base-images">
+      <h3 className="small">Base images</h3>
+      <table className="small">
+        <thead><tr><th>Stage</th><th>FROM</th><th>Resolved</th><th>Digest</th></tr></thead>
+        <tbody>
+          {bases.map((x) => (
+            <tr key={`${x.stage} ${x.written}`}>
+              <td>{x.stage}</td>
+              <td><code className="mono">{x.written}</code></td>
+              <td>{x.resolved ? <code className="mono break">{x.resolved}</code> : <span className="muted">not a valid reference</span>}</td>
+              <td>{x.digest ? <code className="mono break" title={x.digest}>{x.digest.slice(0, 19)}…</code> : <span className="muted">unknown</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
