@@ -63,6 +63,8 @@ const nodeEnv = (port: number): NodeJS.ProcessEnv => ({
   BUILDGRID_PUBLIC_URL: `http://127.0.0.1:${lb.port}`, BUILDGRID_ADMIN_EMAIL: ADMIN.email, BUILDGRID_ADMIN_PASSWORD: ADMIN.password,
   BUILDGRID_ALLOW_LOCAL_GIT: 'true', BUILDGRID_BUILD_HEARTBEAT_SECONDS: '0.5', BUILDGRID_BUILD_STALE_SECONDS: '4',
   BUILDGRID_BUILD_CONCURRENCY: '0', BUILDGRID_LOG_LEVEL: 'warn', ...backendEnv,
+  // acme's two builds must run on both workers at once; the fair default (half of 2 slots) would run them in turn.
+  BUILDGRID_MAX_CONCURRENT_BUILDS_PER_ACCOUNT: '2',
 });
 
 async function call(port: number, token: string | null, method: string, path: string, body?: unknown): Promise<any> {
