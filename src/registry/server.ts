@@ -95,10 +95,10 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, deps: Registr
     const refusal = ref.kind === 'tag' ? deps.rules.tagRefusal(caller.principal, name, ref.tag) : null;
     if (refusal) throw new AppError('DENIED', refusal);
   }
+  if (match.route === 'manifest' && (method === 'GET' || method === 'HEAD')) readReference(name, match.ref ?? ''); // 404, not 400
   if (deps.mirror && (match.route === 'manifest' || match.route === 'blob') && (method === 'GET' || method === 'HEAD')) {
     await deps.mirror.beforeRead(match.route, name, match.ref ?? ''); // a miss under mirror/ is fetched upstream first
   }
-  if (match.route === 'manifest' && (method === 'GET' || method === 'HEAD')) readReference(name, match.ref ?? ''); // 404, not 400
   const ctx: RequestContext = {
     req, res, method, query: url.searchParams, caller, name, ref: match.ref ?? '',
     repo: name ? await deps.metadata.repositories.get(name) : null,

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { installRouteAccess, type RouteAccess } from './route-access.ts';
-import { installApiErrors } from './errors.ts';
-import { registerWeb } from '../app/web.ts';
-import type { Metadata } from '../metadata/types.ts';
+import { installRouteAccess, type RouteAccess } from '../../src/api/route-access.ts';
+import { installApiErrors } from '../../src/api/errors.ts';
+import { registerWeb } from '../../src/app/web.ts';
+import type { Metadata } from '../../src/metadata/types.ts';
 
 // Deny by default, on a bare fastify: a route that declares no access never gets registered, and a declared route is
 // refused to the wrong caller even when its handler checks nothing at all. (The whole server's table, walked as every
