@@ -19,7 +19,8 @@ let env: Record<string, string>;
 
 before(async () => {
   // The private repository is served over HTTP on loopback, which git fetches refuse by default: allowed explicitly.
-  bw = await makeBuildWorld({ allowPrivateNetworks: ['127.0.0.0/8'] });
+  // Two builds of one account at once (the cancel tests fill both workers): above the default per-account limit.
+  bw = await makeBuildWorld({ allowPrivateNetworks: ['127.0.0.0/8'], maxConcurrentBuildsPerAccount: 2 });
   token = bw.w.acmeOwner.token;
   home = mkdtempSync(join(tmpdir(), 'bg-lc-'));
   env = { BUILDGRID_SERVER: bw.s.url, BUILDGRID_TOKEN: token, XDG_CONFIG_HOME: home };
