@@ -4,8 +4,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeTree } from './fsutil.ts';
 import { childEnv } from './process.ts';
 
 /** The containers/storage driver a layer cache uses. */
@@ -135,4 +136,22 @@ export async function onPath(cmd: string): Promise<boolean> {
     }
   }
   return false;
+}
+
+/**
+ * Makes sure the layer-cache dir `dir` exists (0700) and was made with `driver` (wipes it otherwise), and touches its
+ * last-used mark. Resolves to true when it starts empty (new, or wiped), so there is nothing to sweep.
+ */
+export async function prepareCache(dir: string, driver: StorageDriver): Promise<boolean> {
+  const marker = join(dir, 'driver');
+  const current = await readFile(marker, 'utf8').catch(() => null);
+  if (current !== null && current.trim() !== driver) await removeTree(dir);
+  const empty = !(await stat(join(dir, 'root')).then(() => true, () => false));
+  await mkdir(join(dir, 'bic'), { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  if (current?.trim() !== driver) await writeFile(marker, `${driver}\n`);
+  const lastUsed = join(dir, 'last-used');
+  const now = new Date();
+  await utimes(lastUsed, now, now).catch(() => writeFile(lastUsed, ''));
+  return empty;
 }

@@ -29,14 +29,14 @@
 // different manifest for the tag, so layer-cache hits survive while updated base images are picked up.
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../../core/errors.ts';
 import { isDigest, type Digest } from '../../core/digest.ts';
 import type { BuildEngine, EngineRequest, EngineResult } from '../types.ts';
 import { KeyedLock, removeTree, safeSegment } from './fsutil.ts';
 import { isCancelled, runProcess, type ProcessResult, type RunProcessOptions } from './process.ts';
-import { buildTagFor, explainBuildError, meaningfulError, nsArgs, onPath, writeConfigs, type StorageDriver } from './buildah-support.ts';
+import { buildTagFor, explainBuildError, meaningfulError, nsArgs, onPath, prepareCache, writeConfigs, type StorageDriver } from './buildah-support.ts';
 
 export { buildTagFor, explainBuildError, meaningfulError, type StorageDriver };
 import { dockerfileWithLabels } from './labels.ts';
@@ -248,24 +248,6 @@ export function createBuildahEngine(opts: BuildahEngineOptions): BuildahEngine {
       const r = await buildahIn(dirs, ['rmi', ...stale], { ...quiet, what: 'buildah rmi' });
       if (r.code !== 0) log?.(`[buildgrid] warning: removing leftover build images failed: ${r.tail.join(' ').trim()}`);
     }
-  };
-
-  /**
-   * Makes sure the cache dir exists and was made with `driver` (wipes it otherwise). Resolves to true when it starts
-   * empty (new, or wiped), so there is nothing to sweep.
-   */
-  const prepareCache = async (dir: string, driver: StorageDriver): Promise<boolean> => {
-    const marker = join(dir, 'driver');
-    const current = await readFile(marker, 'utf8').catch(() => null);
-    if (current !== null && current.trim() !== driver) await removeTree(dir);
-    const empty = !(await stat(join(dir, 'root')).then(() => true, () => false));
-    await mkdir(join(dir, 'bic'), { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700);
-    if (current?.trim() !== driver) await writeFile(marker, `${driver}\n`);
-    const lastUsed = join(dir, 'last-used');
-    const now = new Date();
-    await utimes(lastUsed, now, now).catch(() => writeFile(lastUsed, ''));
-    return empty;
   };
 
   const buildAndPush = async (request: EngineRequest): Promise<EngineResult> => {
